@@ -1,0 +1,78 @@
+"""The server's settings: read once from the environment and CLI flags, then passed down.
+
+Nothing below `api.cli` reads `os.environ`.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import platformdirs
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("tracewire", appauthor=False))
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Everything `tracewire serve` needs.
+
+    `database_url` None means: start the embedded Postgres under `data_dir`.
+    `anonymous_org` names the organization a request without an API key reads; None (the
+    default) makes a key mandatory.
+    """
+
+    database_url: str | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    artifact_store: str | None = None
+    anonymous_org: str | None = None
+    demo: bool = False
+    demo_runs_per_second: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be 1-65535, got {self.port}")
+        if self.database_url is not None and not self.database_url.startswith(
+            ("postgresql", "postgres:")
+        ):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        if self.demo_runs_per_second <= 0:
+            raise ValueError("demo runs per second must be positive")
+
+    @property
+    def artifact_store_url(self) -> str:
+        """Where artifacts go: an `s3://bucket/prefix` URL or a local directory."""
+        return self.artifact_store or str(self.data_dir / "artifacts")
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    def with_database(self, database_url: str) -> "ServerSettings":
+        return replace(self, database_url=database_url)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: object) -> "ServerSettings":
+        """Environment first, then explicit overrides (CLI flags that were given)."""
+        values: dict[str, object] = {}
+        if url := env.get("DATABASE_URL"):
+            values["database_url"] = url
+        if data_dir := env.get("TRACEWIRE_DATA_DIR"):
+            values["data_dir"] = Path(data_dir).expanduser()
+        if host := env.get("TRACEWIRE_HOST"):
+            values["host"] = host
+        if port := env.get("TRACEWIRE_PORT"):
+            values["port"] = int(port)
+        if store := env.get("TRACEWIRE_ARTIFACT_STORE"):
+            values["artifact_store"] = store
+        if org := env.get("TRACEWIRE_ANONYMOUS_ORG"):
+            values["anonymous_org"] = org
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

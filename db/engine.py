@@ -1,0 +1,32 @@
+"""One place that turns a user's database URL into engines and driver DSNs."""
+
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://", "postgresql+psycopg://")
+
+
+def driver_dsn(url: str) -> str:
+    """The URL as libpq and asyncpg understand it (`postgresql://...`)."""
+    for scheme in _SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql://" + url[len(scheme) :]
+    raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]!r}")
+
+
+def sqlalchemy_url(url: str) -> str:
+    return "postgresql+asyncpg://" + driver_dsn(url)[len("postgresql://") :]
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

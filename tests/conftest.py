@@ -1,0 +1,74 @@
+"""Fixtures on real parts: a real Postgres (TEST_DATABASE_URL, else an embedded server
+started for this test session), with a fresh database migrated to head."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db import migrate
+from db.embedded import EmbeddedPostgres
+from db.engine import create_engine, driver_dsn
+
+
+def with_database(url: str, database: str) -> str:
+    return make_url(driver_dsn(url)).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A URL of a Postgres server where the tests may create databases."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    data_dir: Path = tmp_path_factory.mktemp("embedded-pg")
+    server = EmbeddedPostgres(data_dir / "pgdata")
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+async def create_database(server_url: str, prefix: str = "tracewire_test") -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(driver_dsn(server_url))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return with_database(server_url, name)
+
+
+async def drop_database(server_url: str, database_url: str) -> None:
+    name = make_url(database_url).database
+    conn = await asyncpg.connect(driver_dsn(server_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A fresh database at the newest schema, shared by the session's tests."""
+    url = await create_database(postgres_server_url)
+    await migrate.upgrade(url)
+    try:
+        yield url
+    finally:
+        await drop_database(postgres_server_url, url)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, pool_size=5)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
