@@ -40,7 +40,8 @@ async def current_revision(database_url: str) -> str | None:
             exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
             if not exists:
                 return None
-            return await conn.scalar(text("SELECT version_num FROM alembic_version"))
+            version: str | None = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+            return version
     finally:
         await engine.dispose()
 

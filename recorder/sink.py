@@ -1,0 +1,42 @@
+"""The seam between the batch writer and where batches go."""
+
+import threading
+from typing import Protocol
+
+from recorder._records import Batch, Record
+
+
+class Sink(Protocol):
+    """Receives batches from the writer thread, one at a time, in order.
+
+    `write` either commits the whole batch or raises; the writer then retries the same
+    batch (same id), so a sink must skip a batch it already committed.
+    """
+
+    def write(self, batch: Batch) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MemorySink:
+    """Keeps batches in memory: for tests and for agents run without a database."""
+
+    def __init__(self) -> None:
+        self.batches: list[Batch] = []
+        self._seen: set[object] = set()
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def write(self, batch: Batch) -> None:
+        with self._lock:
+            if batch.id not in self._seen:
+                self._seen.add(batch.id)
+                self.batches.append(batch)
+
+    def close(self) -> None:
+        self.closed = True
+
+    @property
+    def records(self) -> list[Record]:
+        with self._lock:
+            return [record for batch in self.batches for record in batch.records]
