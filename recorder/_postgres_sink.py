@@ -50,9 +50,9 @@ def _ts(epoch: float) -> datetime:
 def _error_fields(error: StepError) -> tuple[str | None, str | None, str | None]:
     if error is None:
         return None, None, None
-    exc, code = error
+    exc, code, tb = error
     if isinstance(exc, BaseException):
-        text = "".join(traceback.format_exception(exc))
+        text = "".join(traceback.format_exception(type(exc), exc, tb))
         return code or type(exc).__name__, str(exc)[:_MAX_ERROR_MESSAGE], text
     return code or "error", exc[:_MAX_ERROR_MESSAGE], None
 

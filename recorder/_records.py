@@ -5,6 +5,7 @@ thread turns them into JSON and rows.
 """
 
 import uuid
+from types import TracebackType
 from typing import Any, NamedTuple
 
 
@@ -49,11 +50,19 @@ class Usage(NamedTuple):
 
 
 class ErrorInfo(NamedTuple):
-    """An exception (its traceback is formatted by the writer) or a message; `code`
-    defaults to the exception's class name."""
+    """An exception or a message; `code` defaults to the exception's class name.
+
+    The traceback is taken when the error is recorded (the exception's own grows while it
+    propagates) and formatted by the writer."""
 
     error: BaseException | str
     code: str | None = None
+    traceback: TracebackType | None = None
+
+    @classmethod
+    def of(cls, error: BaseException | str, code: str | None = None) -> "ErrorInfo":
+        tb = error.__traceback__ if isinstance(error, BaseException) else None
+        return cls(error, code, tb)
 
 
 StepError = ErrorInfo | None

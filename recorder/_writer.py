@@ -77,11 +77,12 @@ class BatchWriter:
         flushed = self.flush(timeout)
         self._closing = True
         self._wake.set()
-        self._thread.join(timeout=1.0 if flushed else 0.1)
         if not flushed:
             lost = sum(1 for item in self._queue if not isinstance(item, _FlushMarker))
             logger.error("tracewire: closing with %d records not written", lost)
-        self._sink.close()
+        # The thread closes the sink on its way out; one stuck in a driver call is left to
+        # finish (it is a daemon) rather than have its sink closed under it.
+        self._thread.join(timeout=1.0 if flushed else 0.1)
         return flushed
 
     def stats(self) -> WriterStats:
@@ -95,10 +96,16 @@ class BatchWriter:
         )
 
     def _loop(self) -> None:
-        while not self._closing:
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            self._drain()
+        try:
+            while not self._closing:
+                self._wake.wait(self._interval)
+                self._wake.clear()
+                self._drain()
+        finally:
+            try:
+                self._sink.close()
+            except Exception:
+                logger.exception("tracewire: closing the sink failed")
 
     def _drain(self) -> None:
         queue = self._queue

@@ -141,15 +141,20 @@ class RunHandle:
     ) -> uuid.UUID:
         """An error the agent handled (a retry, a fallback): recorded with its traceback."""
         return self._instant(
-            name, StepType.ERROR, status=StepStatus.FAILED, error=ErrorInfo(error, code)
+            name, StepType.ERROR, status=StepStatus.FAILED, error=ErrorInfo.of(error, code)
         )
 
     def plan_update(self, plan: Any, *, name: str = "plan") -> uuid.UUID:
         return self._instant(name, StepType.PLAN_UPDATE, payload={"plan": plan})
 
     def validation(self, name: str, *, passed: bool, details: Any = None) -> uuid.UUID:
+        """A check on the agent's work; a failed check is a failed step (it counts as an
+        error and shows in failure filters) but does not fail the run."""
         return self._instant(
-            name, StepType.VALIDATION, payload={"passed": passed, "details": details}
+            name,
+            StepType.VALIDATION,
+            payload={"passed": passed, "details": details},
+            status=StepStatus.COMPLETED if passed else StepStatus.FAILED,
         )
 
     def info(self, message: str, *, name: str = "info", **data: Any) -> uuid.UUID:

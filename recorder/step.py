@@ -114,7 +114,7 @@ class StepHandle:
 
     def fail(self, error: BaseException | str, *, code: str | None = None) -> None:
         """End the step as failed with an exception or a message."""
-        self.end(error=ErrorInfo(error, code))
+        self.end(error=ErrorInfo.of(error, code))
 
     def __enter__(self) -> "StepHandle":
         self._token = current_step_var.set(self)
@@ -130,7 +130,7 @@ class StepHandle:
             current_step_var.reset(self._token)
             self._token = None
         if exc is not None:
-            self.end(error=ErrorInfo(exc))
+            self.end(error=ErrorInfo.of(exc))
         else:
             self.end()
 

@@ -2,6 +2,8 @@
 started for this test session), with a fresh database migrated to head."""
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,18 +23,21 @@ def with_database(url: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server_url() -> Iterator[str]:
     """A URL of a Postgres server where the tests may create databases."""
     if url := os.environ.get("TEST_DATABASE_URL"):
         yield url
         return
-    data_dir: Path = tmp_path_factory.mktemp("embedded-pg")
+    # Not under pytest's tmp_path: pytest prunes old numbered dirs, which would pull the
+    # data dir from under a server another test session still runs.
+    data_dir = Path(tempfile.mkdtemp(prefix="tracewire-test-pg-"))
     server = EmbeddedPostgres(data_dir / "pgdata")
     url = server.start()
     try:
         yield url
     finally:
         server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 async def create_database(server_url: str, prefix: str = "tracewire_test") -> str:

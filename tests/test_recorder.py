@@ -3,6 +3,7 @@
 import asyncio
 import threading
 import uuid
+from types import TracebackType
 
 import pytest
 
@@ -199,3 +200,38 @@ def test_settings_reject_nonsense() -> None:
         Recorder()
     with pytest.raises(ValueError, match="finishes as"):
         Recorder(sink=MemorySink()).run("bot").finish("running")
+
+
+def test_a_failed_validation_is_a_failed_step() -> None:
+    sink = MemorySink()
+    rec = _recorder(sink)
+    with rec.run("bot") as run:
+        ok = run.validation("has_citation", passed=True)
+        bad = run.validation("no_pii", passed=False, details={"found": "email"})
+    rec.close()
+    ends = _ended(sink)
+    assert (ends[ok].status, ends[bad].status) == (StepStatus.COMPLETED, StepStatus.FAILED)
+
+
+def test_the_traceback_is_the_one_at_the_failure_not_where_the_exception_ended_up() -> None:
+    sink = MemorySink()
+    rec = _recorder(sink)
+
+    def deep() -> None:
+        raise LookupError("gone")
+
+    def caller() -> None:
+        with rec.run("bot") as run, run.step("lookup"):
+            deep()
+
+    with pytest.raises(LookupError):
+        caller()
+    rec.close()
+    (end,) = _ended(sink).values()
+    assert end.error is not None and end.error.traceback is not None
+    frames = []
+    tb: TracebackType | None = end.error.traceback
+    while tb is not None:
+        frames.append(tb.tb_frame.f_code.co_name)
+        tb = tb.tb_next
+    assert frames == ["caller", "deep"]
