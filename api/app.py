@@ -1,0 +1,61 @@
+"""The ASGI application: GraphQL (+ GraphiQL and websockets) at `/graphql`, and `/healthz`."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from api.auth import Authenticator
+from api.context import Services, services_of
+from api.graphql_app import GraphQLApp
+from api.settings import ServerSettings
+from db import migrate
+from db.engine import create_engine, session_factory
+
+HEALTH_TIMEOUT_SECONDS = 5.0
+
+
+def create_app(settings: ServerSettings) -> Starlette:
+    """The server app for `settings`. Its lifespan migrates the database (under an advisory
+    lock, so servers starting together are safe), then opens the connection pool."""
+    database_url = settings.database_url
+    if database_url is None:
+        raise ValueError("create_app needs settings.database_url (start the embedded Postgres)")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await migrate.upgrade(database_url)
+        engine = create_engine(database_url)
+        try:
+            sessions = session_factory(engine)
+            authenticator = await Authenticator.start(sessions, settings.anonymous_org)
+            app.state.services = Services(engine, sessions, authenticator)
+            yield
+        finally:
+            app.state.services = None
+            await engine.dispose()
+
+    graphql = GraphQLApp()
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/graphql", graphql),
+        WebSocketRoute("/graphql", graphql),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """200 once the database answers; 503 (not a 500) while it does not."""
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
+            async with services_of(request).engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except (TimeoutError, OSError, SQLAlchemyError):
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})

@@ -1,0 +1,91 @@
+"""Who is calling: an `Authorization: Bearer <secret key>` value becomes a `Caller`.
+
+HTTP requests carry the value as a header; websocket clients (browsers cannot set headers
+on a websocket) send it in the `connection_init` payload as `{"Authorization": "..."}`.
+Both paths end in `Authenticator.authenticate`.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.keys import PUBLIC_KEY_PREFIX, ensure_org, hash_secret
+from db.models import ApiKey
+
+# `last_used_at` is informational; writing it on every request would turn reads into writes.
+_LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated caller. Every read is scoped to `org_id`."""
+
+    org_id: uuid.UUID
+
+
+class Unauthorized(Exception):
+    """The request carries no usable credentials. The message is shown to the client."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Authenticator:
+    """Turns `Authorization` values into callers for one server's lifetime."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], anonymous: Caller | None
+    ) -> None:
+        self._sessions = sessions
+        self._anonymous = anonymous
+
+    @classmethod
+    async def start(
+        cls, sessions: async_sessionmaker[AsyncSession], anonymous_org: str | None
+    ) -> "Authenticator":
+        """Resolve the anonymous organization once, creating it if needed, so that a reader
+        without a key and a writer (the demo, an agent) that ensures the same slug agree."""
+        anonymous = None
+        if anonymous_org is not None:
+            async with sessions.begin() as session:
+                anonymous = Caller(await ensure_org(session, anonymous_org))
+        return cls(sessions, anonymous)
+
+    async def authenticate(self, authorization: str | None) -> Caller:
+        """The caller for an `Authorization` value (None when absent); raises `Unauthorized`."""
+        if authorization is None or not authorization.strip():
+            if self._anonymous is not None:
+                return self._anonymous
+            raise Unauthorized("missing API key: send Authorization: Bearer <secret key>")
+        scheme, _, secret = authorization.strip().partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not secret:
+            raise Unauthorized("malformed Authorization: expected 'Bearer <secret key>'")
+        if secret.startswith(PUBLIC_KEY_PREFIX):
+            raise Unauthorized("that is a public key: send the secret key (sk-tw-...)")
+        return await self._caller_for_secret(secret)
+
+    async def _caller_for_secret(self, secret: str) -> Caller:
+        async with self._sessions() as session:
+            key = (
+                await session.execute(
+                    select(ApiKey.id, ApiKey.org_id, ApiKey.revoked_at, ApiKey.last_used_at).where(
+                        ApiKey.secret_hash == hash_secret(secret)
+                    )
+                )
+            ).one_or_none()
+            if key is None:
+                raise Unauthorized("invalid API key")
+            if key.revoked_at is not None:
+                raise Unauthorized("API key revoked")
+            now = datetime.now(UTC)
+            if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
+                await session.execute(
+                    update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now)
+                )
+                await session.commit()
+        return Caller(key.org_id)

@@ -1,0 +1,41 @@
+"""The GraphQL schema: the root types, plus limits on what one document may ask for.
+
+The committed SDL (`schema/schema.graphql`) is regenerated with
+`strawberry export-schema schema:schema > schema/schema.graphql`.
+"""
+
+from functools import partial
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+
+from api.context import OperationScope
+from resolvers.errors import UserError
+from schema.types import Query
+
+__all__ = ["schema"]
+
+# Deep enough for run → steps → edges → node → field plus fragments; the list caps
+# (`first`) bound the width, these bound the shape.
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 3000
+
+
+def _is_internal(error: GraphQLError) -> bool:
+    """Mask resolver failures other than `UserError`; validation errors have no original."""
+    original = error.original_error
+    return original is not None and not isinstance(original, UserError)
+
+
+schema = strawberry.Schema(
+    query=Query,
+    extensions=[
+        OperationScope,
+        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
+        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        partial(MaskErrors, should_mask_error=_is_internal),
+    ],
+)
