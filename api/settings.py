@@ -69,6 +69,8 @@ class ServerSettings:
         if host := env.get("TRACEWIRE_HOST"):
             values["host"] = host
         if port := env.get("TRACEWIRE_PORT"):
+            if not port.isdigit():
+                raise ValueError(f"TRACEWIRE_PORT must be a port number, got {port!r}")
             values["port"] = int(port)
         if store := env.get("TRACEWIRE_ARTIFACT_STORE"):
             values["artifact_store"] = store
