@@ -26,6 +26,7 @@ from recorder._records import (
     StepEnded,
     StepError,
     StepStarted,
+    Usage,
     VendorUsed,
 )
 from recorder._serialize import to_json
@@ -306,13 +307,18 @@ def _step_row(row: _StepRow, org_id: uuid.UUID, seq: int) -> tuple[Any, ...]:
         end.latency_ms if end is not None else None,
         (end.model if end is not None and end.model else None) or start.model,
         (end.vendor if end is not None and end.vendor else None) or start.vendor,
-        usage.input_tokens if usage else None,
-        usage.output_tokens if usage else None,
-        Decimal(str(usage.cost)) if usage and usage.cost is not None else None,
+        *_usage_columns(usage),
         code,
         message,
         trace,
     )
+
+
+def _usage_columns(usage: Usage | None) -> tuple[int | None, int | None, Decimal | None]:
+    if usage is None:
+        return None, None, None
+    cost = Decimal(str(usage.cost)) if usage.cost is not None else None
+    return usage.input_tokens, usage.output_tokens, cost
 
 
 async def _finish_steps(conn: asyncpg.Connection, ended: list[StepEnded]) -> None:
@@ -321,7 +327,6 @@ async def _finish_steps(conn: asyncpg.Connection, ended: list[StepEnded]) -> Non
     rows = []
     for end in ended:
         code, message, trace = _error_fields(end.error)
-        usage = end.usage
         rows.append(
             (
                 end.step_id,
@@ -332,9 +337,7 @@ async def _finish_steps(conn: asyncpg.Connection, ended: list[StepEnded]) -> Non
                 end.latency_ms,
                 end.model,
                 end.vendor,
-                usage.input_tokens if usage else None,
-                usage.output_tokens if usage else None,
-                Decimal(str(usage.cost)) if usage and usage.cost is not None else None,
+                *_usage_columns(end.usage),
                 code,
                 message,
                 trace,
