@@ -171,7 +171,7 @@ def _parser() -> argparse.ArgumentParser:
         title="commands", required=True, dest="db_command", metavar="COMMAND"
     )
     upgrade = db_commands.add_parser("upgrade", parents=[database], help="upgrade the schema")
-    upgrade.add_argument("--revision", default="head", help="target revision (head)")
+    upgrade.add_argument("--revision", default="heads", help="target revision (heads)")
     downgrade = db_commands.add_parser("downgrade", parents=[database], help="downgrade the schema")
     downgrade.add_argument("revision", help="target revision, 'base' for an empty database")
     db_commands.add_parser("current", parents=[database], help="print the schema revision")

@@ -25,7 +25,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def upgrade(database_url: str, revision: str = "head") -> None:
+async def upgrade(database_url: str, revision: str = "heads") -> None:
     await _run_locked(database_url, lambda cfg: command.upgrade(cfg, revision))
 
 
