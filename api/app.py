@@ -1,9 +1,11 @@
 """The ASGI application: GraphQL (+ GraphiQL and websockets) at `/graphql`, and `/healthz`."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from broadcaster import Broadcast
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -14,6 +16,8 @@ from starlette.routing import Route, WebSocketRoute
 from api.auth import Authenticator
 from api.context import Services, services_of
 from api.graphql_app import GraphQLApp
+from api.live import PostgresNotifyBackend, RunEventHub
+from api.live.reader import LiveReader
 from api.settings import ServerSettings
 from db import migrate
 from db.engine import create_engine, session_factory
@@ -35,8 +39,17 @@ def create_app(settings: ServerSettings) -> Starlette:
         try:
             sessions = session_factory(engine)
             authenticator = await Authenticator.start(sessions, settings.anonymous_org)
-            app.state.services = Services(engine, sessions, authenticator)
-            yield
+            live_reader = LiveReader(sessions)
+            hub = RunEventHub(live_reader)
+            async with Broadcast(backend=PostgresNotifyBackend(database_url)) as broadcast:
+                fanout = asyncio.create_task(hub.consume(broadcast), name="tracewire-fanout")
+                app.state.services = Services(engine, sessions, authenticator, hub, live_reader)
+                try:
+                    yield
+                finally:
+                    fanout.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await fanout
         finally:
             app.state.services = None
             await engine.dispose()

@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
 from api.auth import Authenticator, Caller
+from api.live import LiveReader, RunEventHub
 from resolvers.dataloaders import Loaders
 
 
@@ -22,6 +23,8 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
+    hub: RunEventHub
+    live_reader: LiveReader
 
 
 def services_of(conn: HTTPConnection) -> Services:

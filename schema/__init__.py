@@ -13,6 +13,7 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from api.context import OperationScope
 from resolvers.errors import UserError
 from schema.types import Query
+from schema.types.subscription import Subscription
 
 __all__ = ["schema"]
 
@@ -31,6 +32,7 @@ def _is_internal(error: GraphQLError) -> bool:
 
 schema = strawberry.Schema(
     query=Query,
+    subscription=Subscription,
     extensions=[
         OperationScope,
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),

@@ -12,3 +12,9 @@ def field(*, description: str) -> FieldDecorator:
     which strict mypy rejects as an untyped decorator."""
     decorator: FieldDecorator = strawberry.field(description=description)
     return decorator
+
+
+def subscription(*, description: str) -> FieldDecorator:
+    """`@strawberry.subscription(description=...)`, typed (see `field`)."""
+    decorator: FieldDecorator = strawberry.subscription(description=description)
+    return decorator

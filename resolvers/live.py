@@ -1,0 +1,64 @@
+"""Subscriptions: a run's events as they happen, and the caller's runs as they change.
+
+Access is checked once, when the subscription starts, through the same org-scoped read as
+`run(id)`; the stream then follows that one run.
+"""
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from api.context import Context, services_of
+from api.live import LiveEvent, run_events
+from db.models import Run
+from resolvers import scope
+from resolvers.errors import UserError
+from resolvers.runs import get_run
+
+MAX_CATCH_UP_RUNS = 500
+
+
+class RunNotFound(UserError):
+    """Subscribing to a run that does not exist or belongs to another organization."""
+
+
+async def watch_run_events(
+    context: Context, run_id: str, after_seq: int
+) -> AsyncIterator[LiveEvent]:
+    if after_seq < 0:
+        raise UserError("afterSeq must be 0 or more")
+    run = await get_run(context, run_id)
+    if run is None:
+        raise RunNotFound(f"no run with id {run_id!r}")
+    services = services_of(context.request)
+    async for event in run_events(services.hub, services.live_reader, run.id, after_seq):
+        yield event
+
+
+async def watch_runs(context: Context) -> AsyncIterator[Run]:
+    """Runs of the caller's org as the writer changes them. After a lag or a reconnect,
+    the runs updated meanwhile are read back so no change goes unseen."""
+    caller = context.caller
+    services = services_of(context.request)
+    seen_until: datetime | None = None
+    with services.hub.listen_org(caller.org_id) as listener:
+        while True:
+            batch = await listener.get()
+            if batch is None:
+                batch = await _updated_since(context, seen_until)
+            for run in batch:
+                if seen_until is None or run.updated_at > seen_until:
+                    seen_until = run.updated_at
+                yield run
+
+
+async def _updated_since(context: Context, since: datetime | None) -> list[Run]:
+    if since is None:
+        return []
+    query = (
+        scope.rows(context.caller, Run)
+        .where(Run.updated_at >= since)
+        .order_by(Run.updated_at, Run.id)
+        .limit(MAX_CATCH_UP_RUNS)
+    )
+    async with context.sessions() as session:
+        return list(await session.scalars(query))

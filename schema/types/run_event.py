@@ -1,0 +1,41 @@
+"""One entry of a run's event log, as `runEvents` streams it."""
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.live import LiveEvent
+from db.enums import EventKind
+from schema.types.step import Step
+
+strawberry.enum(EventKind, description="What happened to the run.")
+
+
+@strawberry.type(description="Something that happened to a run, in the run's seq order.")
+class RunEvent:
+    run_id: strawberry.ID
+    seq: int = strawberry.field(
+        description="Position in the run's event log, from 1, gap-free; resume with "
+        "`runEvents(afterSeq:)` from the last one you saw."
+    )
+    kind: EventKind
+    step: Step | None = strawberry.field(
+        description="The step the event is about, as it is when the event is delivered "
+        "(a step that already ended shows its output even on its STEP_STARTED event)."
+    )
+    artifact_id: strawberry.ID | None
+    data: JSON = strawberry.field(description="Small details, e.g. the new status.")
+    created_at: datetime
+
+    @classmethod
+    def from_live(cls, event: LiveEvent) -> "RunEvent":
+        return cls(
+            run_id=strawberry.ID(str(event.run_id)),
+            seq=event.seq,
+            kind=EventKind(event.kind),
+            step=Step.from_row(event.step) if event.step is not None else None,
+            artifact_id=strawberry.ID(str(event.artifact_id)) if event.artifact_id else None,
+            data=JSON(event.data),
+            created_at=event.created_at,
+        )

@@ -1,0 +1,38 @@
+"""The root subscription type: live traces over graphql-transport-ws (and graphql-ws)."""
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from api.context import Context
+from resolvers.dataloaders import Loaders
+from resolvers.live import watch_run_events, watch_runs
+from schema.types._field import subscription
+from schema.types.run import Run
+from schema.types.run_event import RunEvent
+
+
+@strawberry.type(description="Live streams; authenticate in `connection_init`.")
+class Subscription:
+    @subscription(
+        description="Every stored event of the run with seq > afterSeq, then each new one as "
+        "it is committed: in seq order, each exactly once, also across reconnects (pass the "
+        "last seq you saw). Steps show up when they start and again when they end."
+    )
+    async def run_events(
+        self, info: Info[Context, None], run_id: strawberry.ID, after_seq: int = 0
+    ) -> AsyncGenerator[RunEvent, None]:
+        async for event in watch_run_events(info.context, run_id, after_seq):
+            yield RunEvent.from_live(event)
+
+    @subscription(
+        description="The caller's runs as they are created and change (status, current "
+        "node, totals), for a live runs table."
+    )
+    async def run_updates(self, info: Info[Context, None]) -> AsyncGenerator[Run, None]:
+        context = info.context
+        async for row in watch_runs(context):
+            # Fresh loaders per event: a cached failedNodes would go stale between events.
+            context.operation_loaders = Loaders.create(context.sessions, context.caller)
+            yield Run.from_row(row)

@@ -1,0 +1,176 @@
+"""Live traces as a user meets them: a websocket client speaking graphql-transport-ws to a
+running `tracewire serve`, while a recorder writes the run."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.keys import IssuedKey, create_api_key
+from db.engine import session_factory
+from recorder import Recorder, RecorderSettings
+from tests._server import ServerProcess
+from tests._ws import GraphQLSocket, graphql_socket
+
+RUN_EVENTS = """
+subscription ($runId: ID!, $afterSeq: Int!) {
+  runEvents(runId: $runId, afterSeq: $afterSeq) {
+    seq kind data step { name status output }
+  }
+}
+"""
+
+
+async def _key(engine: AsyncEngine, org: str) -> IssuedKey:
+    async with session_factory(engine).begin() as session:
+        return await create_api_key(session, org)
+
+
+@pytest.fixture
+async def org() -> str:
+    return f"live-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ServerProcess]:
+    process = ServerProcess(database_url, tmp_path_factory.mktemp("server"))
+    await process.start()
+    try:
+        yield process
+    finally:
+        assert await process.stop() == 0, process.output()
+
+
+def _recorder(database_url: str, org: str) -> Recorder:
+    return Recorder(database_url, settings=RecorderSettings(org=org, flush_interval=0.01))
+
+
+async def _events(socket: GraphQLSocket, until_seq: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    while not events or events[-1]["seq"] < until_seq:
+        message = await socket.receive()
+        assert message["type"] == "next", message
+        assert "errors" not in message["payload"], message
+        events.append(message["payload"]["data"]["runEvents"])
+    return events
+
+
+async def test_a_subscriber_gets_the_stored_events_then_each_new_one_in_order(
+    database_url: str, engine: AsyncEngine, server: ServerProcess, org: str
+) -> None:
+    key = await _key(engine, org)
+    rec = _recorder(database_url, org)
+    run = rec.run("bot")
+    run.thought("first")
+    assert await asyncio.to_thread(rec.flush, 10)
+    async with graphql_socket(server.ws_url, key.secret) as socket:
+        await socket.subscribe(RUN_EVENTS, {"runId": str(run.id), "afterSeq": 0})
+        stored = await _events(socket, 3)
+        for i in range(10):
+            run.info(f"live {i}")
+            await asyncio.sleep(0.01)
+        run.finish()
+        live = await _events(socket, 3 + 20 + 1)
+    rec.close()
+    events = stored + live
+    assert [e["seq"] for e in events] == list(range(1, 25))
+    assert events[0]["kind"] == "RUN_CREATED"
+    assert events[-1]["kind"] == "RUN_STATUS_CHANGED"
+    assert events[-1]["data"] == {"status": "completed"}
+    assert [e["step"]["name"] for e in events if e["kind"] == "STEP_FINISHED"] == [
+        "thought",
+        *("info" for _ in range(10)),
+    ]
+
+
+async def test_a_long_step_is_visible_while_it_runs_and_again_when_it_ends(
+    database_url: str, engine: AsyncEngine, server: ServerProcess, org: str
+) -> None:
+    key = await _key(engine, org)
+    rec = _recorder(database_url, org)
+    run = rec.run("bot")
+    async with graphql_socket(server.ws_url, key.secret) as socket:
+        await socket.subscribe(RUN_EVENTS, {"runId": str(run.id), "afterSeq": 0})
+        step = run.step("slow search", type="tool_call", input={"q": "x"})
+        started = await _events(socket, 2)
+        assert started[-1]["kind"] == "STEP_STARTED"
+        assert started[-1]["step"] == {"name": "slow search", "status": "RUNNING", "output": None}
+        step.end({"hits": 3})
+        (finished,) = await _events(socket, 3)
+    rec.close()
+    assert finished["kind"] == "STEP_FINISHED"
+    assert finished["step"] == {"name": "slow search", "status": "COMPLETED", "output": {"hits": 3}}
+
+
+async def test_subscribing_to_another_orgs_run_is_refused(
+    database_url: str, engine: AsyncEngine, server: ServerProcess, org: str
+) -> None:
+    rec = _recorder(database_url, f"{org}-other")
+    other_run = rec.run("theirs")
+    assert await asyncio.to_thread(rec.flush, 10)
+    rec.close()
+    key = await _key(engine, org)
+    async with graphql_socket(server.ws_url, key.secret) as socket:
+        await socket.subscribe(RUN_EVENTS, {"runId": str(other_run.id), "afterSeq": 0})
+        message = await socket.receive()
+    assert message["type"] == "error", message
+    assert "no run with id" in message["payload"][0]["message"]
+
+
+async def test_after_a_server_restart_a_client_resumes_from_its_last_seq(
+    database_url: str, engine: AsyncEngine, server: ServerProcess, org: str
+) -> None:
+    key = await _key(engine, org)
+    rec = _recorder(database_url, org)
+    run = rec.run("bot")
+    async with graphql_socket(server.ws_url, key.secret) as socket:
+        await socket.subscribe(RUN_EVENTS, {"runId": str(run.id), "afterSeq": 0})
+        run.info("before restart")
+        before = await _events(socket, 3)
+    assert await server.stop() == 0
+    for i in range(5):
+        run.info(f"while down {i}")
+    assert await asyncio.to_thread(rec.flush, 10)
+    await server.start()
+    async with graphql_socket(server.ws_url, key.secret) as socket:
+        await socket.subscribe(RUN_EVENTS, {"runId": str(run.id), "afterSeq": before[-1]["seq"]})
+        run.info("after restart")
+        after = await _events(socket, 3 + 10 + 2)
+    rec.close()
+    assert [e["seq"] for e in before + after] == list(range(1, 16))
+
+
+async def test_a_subscriber_on_a_second_server_sees_every_event(
+    database_url: str,
+    engine: AsyncEngine,
+    server: ServerProcess,
+    org: str,
+    tmp_path: Path,
+) -> None:
+    second = ServerProcess(database_url, tmp_path)
+    await second.start()
+    try:
+        key = await _key(engine, org)
+        rec = _recorder(database_url, org)
+        run = rec.run("bot")
+        async with (
+            graphql_socket(server.ws_url, key.secret) as first_socket,
+            graphql_socket(second.ws_url, key.secret) as second_socket,
+        ):
+            for socket in (first_socket, second_socket):
+                await socket.subscribe(RUN_EVENTS, {"runId": str(run.id), "afterSeq": 0})
+            for i in range(20):
+                run.info(f"step {i}")
+                await asyncio.sleep(0.005)
+            on_first = await _events(first_socket, 41)
+            on_second = await _events(second_socket, 41)
+        rec.close()
+    finally:
+        assert await second.stop() == 0, second.output()
+    assert [e["seq"] for e in on_first] == [e["seq"] for e in on_second] == list(range(1, 42))
