@@ -1,4 +1,5 @@
-"""The ASGI application: GraphQL (+ GraphiQL and websockets) at `/graphql`, and `/healthz`."""
+"""The ASGI application: GraphQL (+ GraphiQL and websockets) at `/graphql`, CSV/JSONL
+downloads under `/export/` (api/export.py), and `/healthz`."""
 
 import asyncio
 import contextlib
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api import export
 from api.auth import Authenticator
 from api.context import Services, services_of
 from api.graphql_app import GraphQLApp
@@ -59,6 +61,7 @@ def create_app(settings: ServerSettings) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphql),
         WebSocketRoute("/graphql", graphql),
+        *export.routes,
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

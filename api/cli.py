@@ -5,6 +5,7 @@
                     [--anonymous-org ORG] [--demo] [--demo-rate RUNS_PER_SECOND]
     tracewire demo [--database-url] [--data-dir] [--org demo] [--rate 2] [--runs N]
     tracewire db upgrade [--revision head] | db downgrade REVISION | db current
+    tracewire keys create --org ORG [--name NAME] | keys list [--org ORG] | keys revoke PUBLIC_KEY
 
 Mistakes a user can make (a bad flag, an unreachable database, a taken port) end with one
 line on stderr and a non-zero exit code, never a traceback.
@@ -18,10 +19,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
-from api import server
+from api import _keys_cli, server
 from api.settings import ServerSettings
 from db import migrate
 
@@ -86,13 +86,21 @@ def _db(args: argparse.Namespace) -> int:
         elif args.db_command == "downgrade":
             asyncio.run(migrate.downgrade(database.url, args.revision))
         revision = asyncio.run(migrate.current_revision(database.url))
-    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
-    shown = f"{revision or 'base'}{' (head)' if revision == head else ''}"
+    shown = f"{revision or 'base'}{' (head)' if revision == migrate.heads_label() else ''}"
     if args.db_command == "current":
         print(shown)
     else:
         print(f"{database.description} is at revision {shown}")
     return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    with server.open_database(_settings(args)) as database:
+        if args.keys_command == "create":
+            return _keys_cli.create(database.url, args.org, args.name)
+        if args.keys_command == "list":
+            return _keys_cli.list_keys(database.url, args.org)
+        return _keys_cli.revoke(database.url, args.public_key)
 
 
 def _settings(args: argparse.Namespace, **flags: object) -> ServerSettings:
@@ -175,6 +183,21 @@ def _parser() -> argparse.ArgumentParser:
     downgrade = db_commands.add_parser("downgrade", parents=[database], help="downgrade the schema")
     downgrade.add_argument("revision", help="target revision, 'base' for an empty database")
     db_commands.add_parser("current", parents=[database], help="print the schema revision")
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    keys.set_defaults(command=_keys)
+    keys_commands = keys.add_subparsers(
+        title="commands", required=True, dest="keys_command", metavar="COMMAND"
+    )
+    create = keys_commands.add_parser(
+        "create", parents=[database], help="issue a key (the secret is printed once)"
+    )
+    create.add_argument("--org", required=True, help="organization slug (created if new)")
+    create.add_argument("--name", default="", help="a label for the key")
+    listing = keys_commands.add_parser("list", parents=[database], help="list keys")
+    listing.add_argument("--org", help="only this organization's keys")
+    revoke = keys_commands.add_parser("revoke", parents=[database], help="revoke a key")
+    revoke.add_argument("public_key", metavar="PUBLIC_KEY", help="the key's pk-tw-... name")
     return parser
 
 

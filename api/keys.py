@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -76,3 +77,34 @@ async def revoke_api_key(session: AsyncSession, public_key: str) -> bool:
         .returning(ApiKey.id)
     )
     return result.first() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A key as `tracewire keys list` shows it: never its secret (only the hash is kept)."""
+
+    public_key: str
+    org_slug: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+async def list_api_keys(session: AsyncSession, org_slug: str | None = None) -> list[KeyInfo]:
+    """Keys, oldest first, of one organization or of all."""
+    stmt = (
+        select(
+            ApiKey.public_key,
+            Organization.slug,
+            ApiKey.name,
+            ApiKey.created_at,
+            ApiKey.last_used_at,
+            ApiKey.revoked_at,
+        )
+        .join(Organization, Organization.id == ApiKey.org_id)
+        .order_by(ApiKey.created_at, ApiKey.public_key)
+    )
+    if org_slug is not None:
+        stmt = stmt.where(Organization.slug == org_slug)
+    return [KeyInfo(*row) for row in (await session.execute(stmt)).all()]

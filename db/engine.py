@@ -1,5 +1,6 @@
 """One place that turns a user's database URL into engines and driver DSNs."""
 
+import orjson
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,7 +25,16 @@ def sqlalchemy_url(url: str) -> str:
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
-        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        # orjson parses JSONB columns several times faster than the stdlib (a 1000-step
+        # page carries 3000 JSON values).
+        json_deserializer=orjson.loads,
+        # JIT compilation costs 20-60 ms per statement and pays off only for queries far
+        # longer than the API's; the API's are short by design (indexes, keyset pages).
+        connect_args={"server_settings": {"jit": "off"}},
     )
 
 

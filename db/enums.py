@@ -60,6 +60,14 @@ class EventKind(StrEnum):
     ARTIFACT_ADDED = "artifact_added"
 
 
+class QaResult(StrEnum):
+    """A QA sample's verdict (seed 004): waiting for a reviewer, or passed/failed."""
+
+    NEEDS_REVIEW = "needs_review"
+    PASS = "pass"
+    FAIL = "fail"
+
+
 def check_in(column: str, values: type[StrEnum]) -> str:
     """SQL for a CHECK constraint that keeps `column` inside an enum's values."""
     quoted = ", ".join(f"'{member.value}'" for member in values)

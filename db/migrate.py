@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -34,16 +35,24 @@ async def downgrade(database_url: str, revision: str) -> None:
 
 
 async def current_revision(database_url: str) -> str | None:
+    """The database's revision; while parallel branches are not yet merged, the revision of
+    each branch, sorted and comma-separated (`heads_label` names the scripts' heads alike)."""
     engine = create_engine(database_url, pool_size=1)
     try:
         async with engine.connect() as conn:
             exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
             if not exists:
                 return None
-            version: str | None = await conn.scalar(text("SELECT version_num FROM alembic_version"))
-            return version
+            versions = await conn.scalars(text("SELECT version_num FROM alembic_version"))
+            return ",".join(sorted(versions)) or None
     finally:
         await engine.dispose()
+
+
+def heads_label() -> str:
+    """The scripts' head revisions as `current_revision` reports a database at them."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return ",".join(sorted(script.get_heads()))
 
 
 async def _run_locked(database_url: str, action: _Action) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from db.enums import EventKind, RunStatus, StepStatus, StepType, check_in
+from db.enums import EventKind, QaResult, RunStatus, StepStatus, StepType, check_in
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -167,6 +167,31 @@ class Step(Base):
         Index(None, "org_id", "type", "started_at"),
         Index(None, "org_id", "name", "status"),
         Index(None, "org_id", "started_at"),
+        # Covering indexes for the stats (index-only scans: a step row carries its JSON
+        # input and output, so reading the heap for a week of steps costs seconds).
+        Index(
+            "ix_steps_stage_stats",
+            "org_id",
+            "type",
+            "name",
+            "started_at",
+            postgresql_include=["status", "latency_ms"],
+        ),
+        Index(
+            "ix_steps_usage",
+            "org_id",
+            "started_at",
+            postgresql_include=[
+                "vendor",
+                "model",
+                "status",
+                "error_code",
+                "input_tokens",
+                "output_tokens",
+                "cost",
+            ],
+            postgresql_where=text("vendor IS NOT NULL OR model IS NOT NULL"),
+        ),
     )
 
 
@@ -229,6 +254,33 @@ class RunVendorUsage(Base):
     __table_args__ = (Index(None, "org_id", "vendor"),)
 
 
+class QaSample(Base):
+    """A run or step drawn for a manual quality check (seed 004), with its checklist and
+    verdict. `subject_id` is the step's id for step samples and the run's id otherwise, so
+    one subject is sampled at most once per bucket."""
+
+    __tablename__ = "qa_samples"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    org_id: Mapped[uuid.UUID] = _org_fk()
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    step_id: Mapped[uuid.UUID | None]
+    subject_id: Mapped[uuid.UUID]
+    bucket: Mapped[str] = mapped_column(Text)
+    checks: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    result: Mapped[str] = mapped_column(Text, server_default=QaResult.NEEDS_REVIEW.value)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    reviewed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("org_id", "bucket", "subject_id"),
+        CheckConstraint(check_in("result", QaResult), name="result"),
+        Index(None, "org_id", "bucket", text("created_at DESC"), text("id DESC")),
+        Index(None, "run_id"),
+    )
+
+
 class IngestedBatch(Base):
     """Ids of committed recorder batches: a batch re-sent after a lost commit acknowledgement
     finds its id here and is skipped whole, so nothing is written twice."""
@@ -237,3 +289,26 @@ class IngestedBatch(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     committed_at: Mapped[datetime] = _created_at()
+
+
+class RecorderHealth(Base):
+    """Each recording process's latest ingestion health (queue depth, spool, drops, batch
+    latency), written by the recorder's sink in the transaction of every batch it sends."""
+
+    __tablename__ = "recorder_health"
+
+    recorder_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    org_id: Mapped[uuid.UUID] = _org_fk()
+    host: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    queued: Mapped[int] = mapped_column(BigInteger)
+    spooled_bytes: Mapped[int] = mapped_column(BigInteger)
+    dropped: Mapped[int] = mapped_column(BigInteger)
+    written_records: Mapped[int] = mapped_column(BigInteger)
+    failed_attempts: Mapped[int] = mapped_column(BigInteger)
+    last_batch_ms: Mapped[float | None] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index(None, "org_id", text("updated_at DESC")),)

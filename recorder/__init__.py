@@ -6,12 +6,14 @@ from recorder.recorder import Recorder
 from recorder.run import RunHandle
 from recorder.settings import RecorderSettings
 from recorder.sink import MemorySink, Sink
+from recorder.stats import RecorderStats
 from recorder.step import StepHandle
 
 __all__ = [
     "MemorySink",
     "Recorder",
     "RecorderSettings",
+    "RecorderStats",
     "RunHandle",
     "Sink",
     "StepHandle",

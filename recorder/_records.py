@@ -1,52 +1,40 @@
-"""What the hot path puts on the queue: plain tuples, built without serialising anything.
+"""What travels from the agent's threads to the database, as plain tuples.
 
-Values (inputs, outputs, exceptions) are kept as the objects the agent passed; the writer
-thread turns them into JSON and rows.
+The hot path builds *raw* records: ids are ints (see `_ids`), times are `perf_counter()`
+readings, values are the objects the agent passed. The writer thread *prepares* them
+(`_prepare.py`) into *wire* records of the same kind: ids as 32-digit hex, times as epoch
+seconds, values as JSON text, errors as text. Wire records are what a `Sink` receives and
+what the disk spool stores; they survive a JSON round trip (as lists).
+
+Position 0 of every record is its kind. Layouts, raw → wire:
+
+    RUN_OPENED    kind, run, org, agent, user_id, conversation_id, input, metadata, tags, at
+    RUN_CLOSED    kind, run, status, output, error_code, error_message, at
+    STEP_STARTED  kind, step, run, parent, name, type, input, payload, model, vendor, at
+    STEP_ENDED    kind, step, run, status, output, payload, model, vendor,
+                  input_tokens, output_tokens, cost, error, at, started_at
+                  → wire: ... cost, error_code, error_message, error_traceback, at, latency_ms
+    STEP_DONE     raw only, the end of a step recorded at once (thought, info...), wired as
+                  STEP_ENDED: kind, step, run, status, output, input_tokens, output_tokens,
+                  cost, error, at, started_at
+    VENDOR_USED   kind, run, vendor, calls, errors, rate_limit_hits, input_tokens,
+                  output_tokens, cost
 """
 
-import uuid
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, NamedTuple
 
+RUN_OPENED = 0
+RUN_CLOSED = 1
+STEP_STARTED = 2
+STEP_ENDED = 3
+VENDOR_USED = 4
+STEP_DONE = 5
 
-class RunOpened(NamedTuple):
-    run_id: uuid.UUID
-    org: str
-    agent: str
-    user_id: str | None
-    conversation_id: str | None
-    input: Any
-    metadata: dict[str, Any] | None
-    tags: list[str] | None
-    started_at: float
-
-
-class RunClosed(NamedTuple):
-    run_id: uuid.UUID
-    status: str
-    output: Any
-    error_code: str | None
-    error_message: str | None
-    finished_at: float
-
-
-class StepStarted(NamedTuple):
-    step_id: uuid.UUID
-    run_id: uuid.UUID
-    parent_id: uuid.UUID | None
-    name: str
-    type: str
-    input: Any
-    payload: dict[str, Any] | None
-    model: str | None
-    vendor: str | None
-    started_at: float
-
-
-class Usage(NamedTuple):
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cost: float | None = None
+# Plain tuples (or lists, after the spool's JSON round trip): a NamedTuple costs 15x more
+# to build, and the hot path builds two per step.
+Record = Sequence[Any]
 
 
 class ErrorInfo(NamedTuple):
@@ -65,39 +53,13 @@ class ErrorInfo(NamedTuple):
         return cls(error, code, tb)
 
 
-StepError = ErrorInfo | None
-
-
-class StepEnded(NamedTuple):
-    step_id: uuid.UUID
-    run_id: uuid.UUID
-    status: str
-    output: Any
-    payload: dict[str, Any] | None
-    model: str | None
-    vendor: str | None
-    usage: Usage | None
-    error: StepError
-    ended_at: float
-    latency_ms: float
-
-
-class VendorUsed(NamedTuple):
-    run_id: uuid.UUID
-    vendor: str
-    calls: int
-    errors: int
-    rate_limit_hits: int
-    input_tokens: int
-    output_tokens: int
-    cost: float
-
-
-Record = RunOpened | RunClosed | StepStarted | StepEnded | VendorUsed
-
-
 class Batch(NamedTuple):
-    """Records committed together. The id makes a re-sent batch recognisable."""
+    """Wire records committed together, in record order.
 
-    id: uuid.UUID
+    `id` (32 hex digits) makes a re-sent batch recognisable: a sink skips a batch id it
+    already committed. `health` is the sending recorder's stats when the batch was made,
+    stored with the batch so the server can show ingestion health."""
+
+    id: str
     records: list[Record]
+    health: dict[str, Any] | None = None

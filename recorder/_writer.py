@@ -1,26 +1,39 @@
-"""The background writer: drains the queue in batches and hands them to a sink.
+"""The background writer: drains the queue in batches, hands them to a sink, and spools them
+to disk when the sink cannot take them.
 
-The agent's threads only `append` to a deque (thread-safe, no lock of ours) and wake the
-writer when a batch is full; otherwise the writer wakes on its own every `interval`.
+The agent's threads only `append` to a deque (thread-safe, no lock of ours) and set an event
+when a batch is ready; otherwise the writer wakes every `interval`. Everything else (turning
+records into wire form, retries with backoff, the spool) happens on this thread.
+
+Order is kept per writer: once anything is spooled, newer records queue behind it in the
+spool until the spool has been replayed.
 """
 
 import logging
 import threading
 import time
-import uuid
 from collections import deque
-from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from recorder._ids import ids
+from recorder._prepare import prepare, wall_clock_anchor
 from recorder._records import Batch, Record
+from recorder._spool import Orphan, Spool
 from recorder.sink import Sink
+from recorder.stats import RecorderStats
 
 logger = logging.getLogger("tracewire.recorder")
 
-_MAX_BACKOFF_S = 5.0
+_FIRST_BACKOFF_S = 0.05
+_MAX_BACKOFF_S = 2.0
+# A batch may grow to this many times `batch_size` when a backlog built up: fewer, larger
+# transactions catch up faster.
+_BACKLOG_FACTOR = 8
 
 
 class _FlushMarker:
-    """Queued by `flush`: set once every record queued before it has been written."""
+    """Queued by `flush`: set once every record queued before it has been committed."""
 
     __slots__ = ("done",)
 
@@ -28,66 +41,89 @@ class _FlushMarker:
         self.done = threading.Event()
 
 
-@dataclass(slots=True)
-class WriterStats:
-    queued: int
-    written_records: int
-    written_batches: int
-    failed_attempts: int
-    last_batch_ms: float | None
-    last_error: str | None
+class _Outgoing:
+    __slots__ = ("batch", "markers")
+
+    def __init__(self, batch: Batch, markers: list[_FlushMarker]) -> None:
+        self.batch = batch
+        self.markers = markers
 
 
 class BatchWriter:
-    def __init__(self, sink: Sink, *, batch_size: int, interval: float) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        batch_size: int,
+        interval: float,
+        max_queue: int,
+        spool_after: float,
+        spool_dir: Path | None,
+        identity: dict[str, Any],
+    ) -> None:
+        self.queue: deque[Record | _FlushMarker] = deque()
         self._sink = sink
         self._batch_size = batch_size
         self._interval = interval
-        self._queue: deque[Record | _FlushMarker] = deque()
+        self._max_queue = max_queue
+        self._spool_after = spool_after
+        self._identity = identity
+        self._spool = Spool(spool_dir) if spool_dir is not None else None
+        self._orphans: list[Orphan] = []
+        self._pending: _Outgoing | None = None  # failed once; retried with the same id
+        self._behind_spool: list[_FlushMarker] = []
         self._wake = threading.Event()
-        self._closing = False
-        self._written_records = 0
-        self._written_batches = 0
-        self._failed_attempts = 0
+        self._interrupt = threading.Event()  # cuts a backoff short when closing
+        self._stopping = threading.Event()
+        self._deadline = float("inf")
+        self._retry_at = 0.0
+        self._backoff = _FIRST_BACKOFF_S
+        self._failing_since: float | None = None
+        self._written_records = self._written_batches = self._failed_attempts = 0
+        self._dropped = 0
         self._last_batch_ms: float | None = None
         self._last_error: str | None = None
         self._thread = threading.Thread(target=self._loop, name="tracewire-writer", daemon=True)
         self._thread.start()
 
-    def put(self, record: Record) -> None:
-        """The hot path: one deque append, and a wake-up only when a batch is ready."""
-        queue = self._queue
-        queue.append(record)
-        if len(queue) >= self._batch_size:
+    # -- called from the agent's threads ----------------------------------------------
+
+    def wake(self) -> None:
+        if not self._wake.is_set():  # is_set is lock-free; set() is not
             self._wake.set()
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until everything queued so far is written; False if `timeout` ran out."""
+        """Wait until everything queued so far is committed; False if `timeout` ran out."""
         if not self._thread.is_alive():
-            return not self._queue
+            return self._idle()
         marker = _FlushMarker()
-        self._queue.append(marker)
+        self.queue.append(marker)
         self._wake.set()
         return marker.done.wait(timeout)
 
-    def close(self, timeout: float | None = None) -> bool:
-        """Write what is queued (up to `timeout`), stop the thread, close the sink."""
-        if self._closing:
-            return not self._queue
-        flushed = self.flush(timeout)
-        self._closing = True
-        self._wake.set()
-        if not flushed:
-            lost = sum(1 for item in self._queue if not isinstance(item, _FlushMarker))
-            logger.error("tracewire: closing with %d records not written", lost)
-        # The thread closes the sink on its way out; one stuck in a driver call is left to
-        # finish (it is a daemon) rather than have its sink closed under it.
-        self._thread.join(timeout=1.0 if flushed else 0.1)
-        return flushed
+    def close(self, timeout: float) -> bool:
+        """Keep writing for up to `timeout` seconds, then spool what is left and stop.
+        True if everything was committed."""
+        if not self._stopping.is_set():
+            self._deadline = time.monotonic() + timeout
+            self._stopping.set()
+            self._interrupt.set()
+            self._wake.set()
+        # Past the deadline the thread spools what is left; give it a moment for that.
+        self._thread.join(timeout + 5.0)
+        if self._thread.is_alive():
+            logger.error("tracewire: the writer is stuck in the sink; %d queued", len(self.queue))
+        return self._idle()
 
-    def stats(self) -> WriterStats:
-        return WriterStats(
-            queued=len(self._queue),
+    def stats(self) -> RecorderStats:
+        spooled = sum(o.pending_bytes for o in self._orphans)
+        if self._spool is not None:
+            spooled += self._spool.pending_bytes
+        return RecorderStats(
+            # len() counts flush markers too; iterating would race the agent's appends.
+            queued=len(self.queue) + (len(self._pending.batch.records) if self._pending else 0),
+            spooled_bytes=spooled,
+            dropped=self._dropped,
             written_records=self._written_records,
             written_batches=self._written_batches,
             failed_attempts=self._failed_attempts,
@@ -95,50 +131,169 @@ class BatchWriter:
             last_error=self._last_error,
         )
 
+    def forget_after_fork(self) -> None:
+        """In a forked child: let go of the parent's files (the parent's thread owns them)."""
+        if self._spool is not None:
+            self._spool.forget_after_fork()
+        for orphan in self._orphans:
+            orphan.release()
+        self._orphans = []
+
+    # -- the writer thread --------------------------------------------------------------
+
+    def _idle(self) -> bool:
+        """Nothing left to commit: not in memory, not in our spool, not in adopted ones."""
+        own_spool = self._spool.pending_bytes if self._spool is not None else 0
+        orphans = any(orphan.pending_bytes for orphan in self._orphans)
+        return not self.queue and self._pending is None and not own_spool and not orphans
+
     def _loop(self) -> None:
         try:
-            while not self._closing:
-                self._wake.wait(self._interval)
-                self._wake.clear()
-                self._drain()
+            if self._spool is not None:
+                self._orphans = Orphan.adopt_all(self._spool.directory, self._spool.path)
+            while True:
+                self._cycle()
+                now = time.monotonic()
+                if self._stopping.is_set() and (self._idle() or now >= self._deadline):
+                    break
+                if now < self._retry_at:
+                    # Asleep on `_interrupt`, not `_wake`: the agent's threads keep seeing
+                    # `_wake` set and skip setting it while the sink is down.
+                    self._interrupt.wait(min(self._retry_at - now, self._deadline - now))
+                    self._interrupt.clear()
+                else:
+                    self._wake.wait(self._interval)
+                    self._wake.clear()
+        except Exception:
+            logger.exception("tracewire: the writer failed")
+        finally:
+            self._shut_down()
+
+    def _cycle(self) -> None:
+        now = time.monotonic()
+        if now < self._retry_at:
+            if self._must_spool(now):
+                self._spool_everything()
+            return
+        spool = self._spool
+        if spool is not None and len(self.queue) > self._max_queue:
+            self._spool_everything()  # the database is slower than the agent: bound memory
+        if spool is not None and spool.pending_bytes:
+            self._spool_everything()  # newer records go behind the spooled ones
+            if not self._replay(spool):
+                return
+            self._release(self._behind_spool)
+        while (outgoing := self._pending or self._take()) is not None:
+            if not self._send(outgoing.batch):
+                self._pending = outgoing
+                if self._must_spool(time.monotonic()):
+                    self._spool_everything()
+                return
+            self._pending = None
+            self._release(outgoing.markers)
+        if self._spool is None or not self._spool.pending_bytes:
+            self._release(self._behind_spool)
+        while self._orphans:
+            if not self._replay(self._orphans[0]):
+                return
+            self._orphans.pop(0).finish()
+
+    def _take(self) -> _Outgoing | None:
+        queue = self.queue
+        if not queue:
+            return None
+        anchor = wall_clock_anchor()
+        limit = self._batch_size * _BACKLOG_FACTOR
+        records: list[Record] = []
+        markers: list[_FlushMarker] = []
+        while queue and len(records) < limit:
+            item = queue.popleft()
+            if type(item) is _FlushMarker:
+                markers.append(item)
+                break  # records after a marker belong to the next batch
+            records.append(prepare(item, anchor))  # type: ignore[arg-type]
+        return _Outgoing(Batch(f"{ids.new():032x}", records), markers)
+
+    def _send(self, batch: Batch) -> bool:
+        if not batch.records:
+            return True
+        started = time.perf_counter()
+        try:
+            self._sink.write(batch._replace(health={**self._identity, **self._health()}))
+        except Exception as exc:  # the sink's driver errors are many; retry them all
+            self._failed_attempts += 1
+            self._last_error = f"{type(exc).__name__}: {exc}"
+            logger.warning("tracewire: batch write failed, will retry: %s", self._last_error)
+            now = time.monotonic()
+            if self._failing_since is None:
+                self._failing_since = now
+            self._retry_at = now + self._backoff
+            self._backoff = min(self._backoff * 2, _MAX_BACKOFF_S)
+            return False
+        self._last_batch_ms = (time.perf_counter() - started) * 1000
+        self._written_records += len(batch.records)
+        self._written_batches += 1
+        self._failing_since = None
+        self._retry_at = 0.0
+        self._backoff = _FIRST_BACKOFF_S
+        return True
+
+    def _replay(self, source: Spool | Orphan) -> bool:
+        while (entry := source.peek()) is not None:
+            batch, offset = entry
+            if not self._send(batch):
+                return False
+            source.commit(offset)
+        return True
+
+    def _must_spool(self, now: float) -> bool:
+        if self._spool is None:
+            return False  # no spool configured: memory is all there is
+        outage = self._failing_since is not None and now - self._failing_since >= self._spool_after
+        return outage or len(self.queue) > self._max_queue or now >= self._deadline
+
+    def _spool_everything(self) -> None:
+        assert self._spool is not None
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._to_spool(pending)
+        while (outgoing := self._take()) is not None:
+            self._to_spool(outgoing)
+
+    def _to_spool(self, outgoing: _Outgoing) -> None:
+        assert self._spool is not None
+        self._behind_spool.extend(outgoing.markers)
+        if not outgoing.batch.records:
+            return
+        try:
+            self._spool.append(outgoing.batch)
+        except OSError as exc:
+            # The one way records get lost: the disk refuses them too.
+            self._dropped += len(outgoing.batch.records)
+            self._last_error = f"spool: {type(exc).__name__}: {exc}"
+            logger.error("tracewire: dropped %d records: %s", len(outgoing.batch.records), exc)
+
+    def _release(self, markers: list[_FlushMarker]) -> None:
+        for marker in markers:
+            marker.done.set()
+        markers.clear()
+
+    def _health(self) -> dict[str, Any]:
+        return self.stats().as_dict()
+
+    def _shut_down(self) -> None:
+        try:
+            if self._spool is not None:
+                self._spool_everything()  # the next process replays it
+                self._spool.close()
+            elif not self._idle():
+                lost = self.stats().queued
+                self._dropped += lost
+                logger.error("tracewire: closing with %d records not written", lost)
+            for orphan in self._orphans:
+                orphan.release()
         finally:
             try:
                 self._sink.close()
             except Exception:
                 logger.exception("tracewire: closing the sink failed")
-
-    def _drain(self) -> None:
-        queue = self._queue
-        while queue and not self._closing:
-            records: list[Record] = []
-            markers: list[_FlushMarker] = []
-            while queue and len(records) < self._batch_size:
-                item = queue.popleft()
-                if isinstance(item, _FlushMarker):
-                    markers.append(item)
-                    break  # records after a marker belong to the next batch
-                records.append(item)
-            if records and not self._write(Batch(uuid.uuid4(), records)):
-                return  # closing while the sink still fails
-            for marker in markers:
-                marker.done.set()
-
-    def _write(self, batch: Batch) -> bool:
-        backoff = 0.05
-        while True:
-            started = time.perf_counter()
-            try:
-                self._sink.write(batch)
-            except Exception as exc:  # the sink's driver errors are many; retry them all
-                self._failed_attempts += 1
-                self._last_error = f"{type(exc).__name__}: {exc}"
-                logger.warning("tracewire: batch write failed, retrying: %s", self._last_error)
-                if self._closing:
-                    return False
-                time.sleep(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF_S)
-                continue
-            self._last_batch_ms = (time.perf_counter() - started) * 1000
-            self._written_records += len(batch.records)
-            self._written_batches += 1
-            return True

@@ -1,20 +1,39 @@
 """The entry point an agent holds: opens runs and owns the background writer."""
 
 import atexit
+import dataclasses
 import logging
+import multiprocessing.util
 import os
+import signal
+import socket
+import threading
 import time
 import uuid
 import weakref
+from collections import deque
 from typing import Any
 
-from recorder._records import Record, RunOpened
-from recorder._writer import BatchWriter, WriterStats
+from recorder._ids import as_uuid, ids
+from recorder._records import RUN_OPENED, Record
+from recorder._writer import BatchWriter
 from recorder.run import RunHandle
 from recorder.settings import RecorderSettings
 from recorder.sink import Sink
+from recorder.stats import RecorderStats
 
 logger = logging.getLogger("tracewire.recorder")
+
+# Writers a forked child inherited: kept referenced so that collecting them never touches
+# the parent's connection or files.
+_abandoned: list[BatchWriter] = []
+
+
+class _Closed(deque[Record]):
+    """The queue of a closed recorder: what is recorded after `close` is dropped, loudly."""
+
+    def append(self, record: Record) -> None:
+        logger.warning("tracewire: recorder is closed; dropping a record (kind %s)", record[0])
 
 
 class Recorder:
@@ -24,10 +43,13 @@ class Recorder:
         with rec.run(agent="support-bot", input=question) as run:
             run.thought("look the order up first")
             ...
-        rec.close()   # also happens at interpreter exit
+        rec.close()   # also happens at interpreter exit and on SIGTERM
 
-    Recording only appends to an in-memory queue; a background thread commits batches.
-    Pass `sink=` to write somewhere other than Postgres (e.g. `MemorySink` in tests).
+    Recording only appends a tuple to an in-memory queue; a background thread serialises
+    and commits batches, and spools them to disk while the database is away (see
+    `RecorderSettings`). Pass `sink=` to write somewhere other than Postgres (e.g.
+    `MemorySink` in tests). Works from threads, asyncio tasks and forked workers (the
+    child gets its own writer).
     """
 
     def __init__(
@@ -39,22 +61,25 @@ class Recorder:
         settings: RecorderSettings | None = None,
     ) -> None:
         base = settings or RecorderSettings()
-        self.settings = RecorderSettings(
-            database_url=database_url or base.database_url,
-            org=org or base.org,
-            batch_size=base.batch_size,
-            flush_interval=base.flush_interval,
-            close_timeout=base.close_timeout,
+        self.settings = dataclasses.replace(
+            base, database_url=database_url or base.database_url, org=org or base.org
         )
         if sink is None and self.settings.database_url is None:
             raise ValueError("Recorder needs a database_url (or TRACEWIRE_DATABASE_URL) or a sink")
         self._sink_given = sink
         self._closed = False
+        self._batch_size = self.settings.batch_size
         self._writer = self._new_writer()
+        self._queue: deque[Any] = self._writer.queue
+        self._wake = self._writer.wake
         # Weak references: registering must not keep a dropped recorder alive.
         ref = weakref.ref(self)
         atexit.register(_close_at_exit, ref)
         os.register_at_fork(after_in_child=lambda: _rearm_after_fork(ref))
+        # multiprocessing's children leave through os._exit, which skips atexit; they run
+        # their own finalizers instead (registered here: the child clears older ones).
+        multiprocessing.util.register_after_fork(self, _close_at_process_exit)
+        _exit_on_sigterm()
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "Recorder":
@@ -72,39 +97,33 @@ class Recorder:
         run_id: uuid.UUID | None = None,
     ) -> RunHandle:
         """Open a run (status running) in the recorder's organization."""
-        run_id = run_id or uuid.uuid4()
-        self._put(
-            RunOpened(
-                run_id,
-                self.settings.org,
-                agent,
-                user_id,
-                conversation_id,
-                input,
-                metadata,
-                tags,
-                time.time(),
-            )
-        )
-        return RunHandle(self._put, run_id)
+        run_id = run_id or as_uuid(ids.new())
+        self._push(
+            (RUN_OPENED, run_id.int, self.settings.org, agent, user_id, conversation_id, input,
+             metadata, tags, time.perf_counter())
+        )  # fmt: skip
+        return RunHandle(self, run_id)
 
     def attach(self, run_id: uuid.UUID | str) -> RunHandle:
         """Record into a run another process opened (a worker helping its controller)."""
-        return RunHandle(self._put, uuid.UUID(str(run_id)))
+        return RunHandle(self, uuid.UUID(str(run_id)))
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until everything recorded so far is committed; False on timeout."""
         return self._writer.flush(timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Commit what is queued (waiting at most `timeout`, default from settings), then
-        stop. Idempotent; recording after close is ignored with a warning."""
+        """Commit what is queued (waiting at most `timeout`, default from settings), spool
+        what could not be committed by then, and stop. True if everything was committed.
+        Idempotent; recording after close is dropped with a warning."""
         if self._closed:
-            return True
+            return self._writer.close(0)
         self._closed = True
+        self._queue = _Closed()
         return self._writer.close(self.settings.close_timeout if timeout is None else timeout)
 
-    def stats(self) -> WriterStats:
+    def stats(self) -> RecorderStats:
+        """Queue depth, spooled bytes, dropped records, batch latency: see `RecorderStats`."""
         return self._writer.stats()
 
     def __enter__(self) -> "Recorder":
@@ -113,11 +132,11 @@ class Recorder:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _put(self, record: Record) -> None:
-        if self._closed:
-            logger.warning("tracewire: recorder is closed; dropping %s", type(record).__name__)
-            return
-        self._writer.put(record)
+    def _push(self, record: Record) -> None:
+        queue = self._queue
+        queue.append(record)
+        if len(queue) >= self._batch_size:
+            self._wake()
 
     def _new_writer(self) -> BatchWriter:
         sink = self._sink_given
@@ -126,15 +145,32 @@ class Recorder:
 
             assert self.settings.database_url is not None
             sink = PostgresSink(self.settings.database_url)
+        identity = {
+            "recorder_id": f"{ids.new():032x}",
+            "org": self.settings.org,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        }
         return BatchWriter(
-            sink, batch_size=self.settings.batch_size, interval=self.settings.flush_interval
+            sink,
+            batch_size=self.settings.batch_size,
+            interval=self.settings.flush_interval,
+            max_queue=self.settings.max_queue,
+            spool_after=self.settings.spool_after,
+            spool_dir=self.settings.spool_path(),
+            identity=identity,
         )
 
     def _after_fork(self) -> None:
         # The child inherits the queue but not the thread; the parent writes what it
-        # queued, the child starts empty with its own writer and connection.
-        if not self._closed:
-            self._writer = self._new_writer()
+        # queued, the child starts empty with its own writer, connection and spool file.
+        if self._closed:
+            return
+        self._writer.forget_after_fork()
+        _abandoned.append(self._writer)
+        self._writer = self._new_writer()
+        self._queue = self._writer.queue
+        self._wake = self._writer.wake
 
 
 def _close_at_exit(ref: "weakref.ref[Recorder]") -> None:
@@ -143,7 +179,25 @@ def _close_at_exit(ref: "weakref.ref[Recorder]") -> None:
         recorder.close()
 
 
+def _close_at_process_exit(recorder: Recorder) -> None:
+    multiprocessing.util.Finalize(recorder, recorder.close, exitpriority=100)
+
+
 def _rearm_after_fork(ref: "weakref.ref[Recorder]") -> None:
     recorder = ref()
     if recorder is not None:
         recorder._after_fork()
+
+
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so `finally` blocks and atexit (our flush) run, unless
+    the application handles SIGTERM itself (servers, workers) or we are not allowed to."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+    signal.signal(signal.SIGTERM, _raise_system_exit)
+
+
+def _raise_system_exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

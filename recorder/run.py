@@ -2,23 +2,25 @@
 
 import time
 import uuid
-from collections.abc import Callable
 from contextvars import Token
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from db.enums import RunStatus, StepStatus, StepType
 from recorder._context import current_run_var, current_step_var
-from recorder._records import (
-    ErrorInfo,
-    Record,
-    RunClosed,
-    StepEnded,
-    StepStarted,
-    Usage,
-    VendorUsed,
-)
+from recorder._ids import as_uuid, ids
+from recorder._records import RUN_CLOSED, STEP_DONE, STEP_STARTED, VENDOR_USED, ErrorInfo
 from recorder.step import StepHandle
+
+if TYPE_CHECKING:
+    from recorder.recorder import Recorder
+
+_STEP_TYPES = frozenset(StepType)
+_INFO = StepType.INFO.value
+_COMPLETED = StepStatus.COMPLETED.value
+_FAILED = StepStatus.FAILED.value
+_clock = time.perf_counter
+_get_step = current_step_var.get
 
 
 class RunHandle:
@@ -26,14 +28,15 @@ class RunHandle:
     `@node` functions and `current_run()` find it; leaving the block finishes the run as
     completed, or as failed when an exception escapes.
 
-    Every method only queues a record: nothing here waits on the database.
+    Every method only queues a tuple: nothing here serialises, locks or waits.
     """
 
-    __slots__ = ("_finished", "_put", "_token", "id")
+    __slots__ = ("_finished", "_iid", "_recorder", "_token", "id")
 
-    def __init__(self, put: Callable[[Record], None], run_id: uuid.UUID) -> None:
+    def __init__(self, recorder: "Recorder", run_id: uuid.UUID) -> None:
         self.id = run_id
-        self._put = put
+        self._iid = run_id.int
+        self._recorder = recorder
         self._finished = False
         self._token: Token[RunHandle | None] | None = None
 
@@ -47,7 +50,7 @@ class RunHandle:
         self,
         name: str,
         *,
-        type: StepType | str = StepType.INFO,
+        type: StepType | str = _INFO,
         input: Any = None,
         parent: StepHandle | uuid.UUID | None = None,
         model: str | None = None,
@@ -55,22 +58,27 @@ class RunHandle:
         payload: dict[str, Any] | None = None,
     ) -> StepHandle:
         """Start a step now; it ends when its `with` block ends or on `step.end(...)`."""
-        step_id = uuid.uuid4()
-        self._put(
-            StepStarted(
-                step_id,
-                self.id,
-                self._parent_id(parent),
-                name,
-                str(type),
-                input,
-                payload,
-                model,
-                vendor,
-                time.time(),
-            )
-        )
-        return StepHandle(self, step_id, name, str(type), model, vendor)
+        if type not in _STEP_TYPES:
+            # Checked here: a bad type reaching the database would fail a whole batch.
+            raise ValueError(f"unknown step type {type!r}")
+        parent_id: int | uuid.UUID | None
+        if parent is None:
+            current = _get_step()
+            parent_id = current._id if current is not None and current.run is self else None
+        else:
+            parent_id = parent._id if isinstance(parent, StepHandle) else parent
+        step_id = ids.prefix | next(ids.counter)
+        started = _clock()
+        self._recorder._queue.append(
+            (STEP_STARTED, step_id, self._iid, parent_id, name, type, input, payload,
+             model, vendor, started)
+        )  # fmt: skip
+        handle = StepHandle(self, step_id, name, type, started)
+        if model is not None:
+            handle.model = model
+        if vendor is not None:
+            handle.vendor = vendor
+        return handle
 
     def node(self, name: str, *, input: Any = None) -> StepHandle:
         """A span over a graph node or pipeline stage; steps inside become its children."""
@@ -108,7 +116,7 @@ class RunHandle:
             StepType.TOOL_RESULT,
             output=output,
             payload={"tool_name": tool_name, "is_error": is_error},
-            status=StepStatus.FAILED if is_error else StepStatus.COMPLETED,
+            status=_FAILED if is_error else _COMPLETED,
         )
 
     def llm_call(
@@ -132,7 +140,7 @@ class RunHandle:
             output=output,
             model=model,
             vendor=vendor,
-            usage=Usage(input_tokens, output_tokens, cost),
+            usage=(input_tokens, output_tokens, cost),
             latency_ms=latency_ms,
         )
 
@@ -140,9 +148,7 @@ class RunHandle:
         self, error: BaseException | str, *, code: str | None = None, name: str = "error"
     ) -> uuid.UUID:
         """An error the agent handled (a retry, a fallback): recorded with its traceback."""
-        return self._instant(
-            name, StepType.ERROR, status=StepStatus.FAILED, error=ErrorInfo.of(error, code)
-        )
+        return self._instant(name, StepType.ERROR, status=_FAILED, error=ErrorInfo.of(error, code))
 
     def plan_update(self, plan: Any, *, name: str = "plan") -> uuid.UUID:
         return self._instant(name, StepType.PLAN_UPDATE, payload={"plan": plan})
@@ -154,7 +160,7 @@ class RunHandle:
             name,
             StepType.VALIDATION,
             payload={"passed": passed, "details": details},
-            status=StepStatus.COMPLETED if passed else StepStatus.FAILED,
+            status=_COMPLETED if passed else _FAILED,
         )
 
     def info(self, message: str, *, name: str = "info", **data: Any) -> uuid.UUID:
@@ -174,11 +180,10 @@ class RunHandle:
         cost: float = 0.0,
     ) -> None:
         """Count calls to a paid service (search API, email verifier...) against this run."""
-        self._put(
-            VendorUsed(
-                self.id, vendor, calls, errors, rate_limit_hits, input_tokens, output_tokens, cost
-            )
-        )
+        self._recorder._push(
+            (VENDOR_USED, self._iid, vendor, calls, errors, rate_limit_hits, input_tokens,
+             output_tokens, cost)
+        )  # fmt: skip
 
     def finish(
         self,
@@ -194,7 +199,9 @@ class RunHandle:
                 f"a run finishes as completed, partial, failed or cancelled, not {status}"
             )
         self._finished = True
-        self._put(RunClosed(self.id, status.value, output, error_code, error_message, time.time()))
+        self._recorder._push(
+            (RUN_CLOSED, self._iid, status.value, output, error_code, error_message, _clock())
+        )
 
     def fail(self, error: BaseException | str, *, code: str | None = None) -> None:
         code = code or (type(error).__name__ if isinstance(error, BaseException) else "error")
@@ -225,62 +232,36 @@ class RunHandle:
         else:
             self.fail(exc)
 
-    def _parent_id(self, parent: StepHandle | uuid.UUID | None) -> uuid.UUID | None:
-        if isinstance(parent, StepHandle):
-            return parent.id
-        if parent is not None:
-            return parent
-        current = current_step_var.get()
-        return current.id if current is not None and current.run is self else None
-
     def _instant(
         self,
         name: str,
-        type: StepType,
+        type: str,
         *,
         input: Any = None,
         output: Any = None,
         payload: dict[str, Any] | None = None,
-        status: StepStatus = StepStatus.COMPLETED,
+        status: str = _COMPLETED,
         model: str | None = None,
         vendor: str | None = None,
-        usage: Usage | None = None,
+        usage: tuple[int | None, int | None, float | None] = (None, None, None),
         error: ErrorInfo | None = None,
         latency_ms: float = 0.0,
     ) -> uuid.UUID:
-        step_id = uuid.uuid4()
-        now = time.time()
-        parent_id = self._parent_id(None)
-        self._put(
-            StepStarted(
-                step_id,
-                self.id,
-                parent_id,
-                name,
-                type.value,
-                input,
-                payload,
-                model,
-                vendor,
-                now - latency_ms / 1000,
-            )
-        )
-        self._put(
-            StepEnded(
-                step_id,
-                self.id,
-                status.value,
-                output,
-                None,
-                None,
-                None,
-                usage,
-                error,
-                now,
-                latency_ms,
-            )
-        )
-        return step_id
+        step_id = ids.prefix | next(ids.counter)
+        now = _clock()
+        started = now - latency_ms / 1000 if latency_ms else now
+        current = _get_step()
+        parent_id = current._id if current is not None and current.run is self else None
+        recorder = self._recorder
+        queue = recorder._queue
+        queue.append(
+            (STEP_STARTED, step_id, self._iid, parent_id, name, type, input, payload, model,
+             vendor, started)
+        )  # fmt: skip
+        queue.append((STEP_DONE, step_id, self._iid, status, output, *usage, error, now, started))
+        if len(queue) >= recorder._batch_size:
+            recorder._wake()
+        return as_uuid(step_id)
 
     def __repr__(self) -> str:
         return f"<RunHandle {self.id}>"

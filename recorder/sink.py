@@ -7,10 +7,12 @@ from recorder._records import Batch, Record
 
 
 class Sink(Protocol):
-    """Receives batches from the writer thread, one at a time, in order.
+    """Receives batches of wire records (see `recorder._records`) from the writer thread,
+    one at a time, in order.
 
     `write` either commits the whole batch or raises; the writer then retries the same
-    batch (same id), so a sink must skip a batch it already committed.
+    batch (same id), possibly after a restart from the disk spool, so a sink must skip a
+    batch id it already committed. `close` is called once, from the writer thread.
     """
 
     def write(self, batch: Batch) -> None: ...
@@ -23,7 +25,7 @@ class MemorySink:
 
     def __init__(self) -> None:
         self.batches: list[Batch] = []
-        self._seen: set[object] = set()
+        self._seen: set[str] = set()
         self._lock = threading.Lock()
         self.closed = False
 

@@ -2,19 +2,23 @@
 
 import time
 import uuid
+from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from db.enums import StepStatus
 from recorder._context import current_step_var
-from recorder._records import ErrorInfo, StepEnded, StepError, Usage
+from recorder._ids import as_uuid
+from recorder._records import STEP_ENDED, ErrorInfo
 
 if TYPE_CHECKING:
-    from contextvars import Token
-
     from recorder.run import RunHandle
 
 _UNSET: Any = object()
+_COMPLETED = StepStatus.COMPLETED.value
+_FAILED = StepStatus.FAILED.value
+_STATUSES = frozenset(StepStatus)
+_clock = time.perf_counter
 
 
 class StepHandle:
@@ -23,44 +27,27 @@ class StepHandle:
     `end(...)` yourself. Set `output`, `model`, `vendor` or usage before it ends, or pass
     them to `end`."""
 
-    __slots__ = (
-        "_ended",
-        "_started",
-        "_token",
-        "cost",
-        "id",
-        "input_tokens",
-        "model",
-        "name",
-        "output",
-        "output_tokens",
-        "run",
-        "type",
-        "vendor",
-    )
+    # Class-level defaults instead of __slots__: __init__ sets only what every step has,
+    # and an attribute the agent never sets costs nothing.
+    output: Any = None
+    model: str | None = None
+    vendor: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: float | None = None
+    _ended = False
+    _token: "Token[StepHandle | None] | None" = None
 
-    def __init__(
-        self,
-        run: "RunHandle",
-        step_id: uuid.UUID,
-        name: str,
-        type: str,
-        model: str | None,
-        vendor: str | None,
-    ) -> None:
+    def __init__(self, run: "RunHandle", step_id: int, name: str, type: str, started: float):
         self.run = run
-        self.id = step_id
+        self._id = step_id
         self.name = name
         self.type = type
-        self.output: Any = None
-        self.model = model
-        self.vendor = vendor
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
-        self.cost: float | None = None
-        self._started = time.perf_counter()
-        self._ended = False
-        self._token: Token[StepHandle | None] | None = None
+        self._started = started
+
+    @property
+    def id(self) -> uuid.UUID:
+        return as_uuid(self._id)
 
     @property
     def ended(self) -> bool:
@@ -71,7 +58,7 @@ class StepHandle:
         output: Any = _UNSET,
         *,
         status: StepStatus | str | None = None,
-        error: StepError = None,
+        error: ErrorInfo | None = None,
         input_tokens: int | None = None,
         output_tokens: int | None = None,
         cost: float | None = None,
@@ -82,35 +69,24 @@ class StepHandle:
         """End the step (later calls are ignored). `error` ends it as failed."""
         if self._ended:
             return
+        if status is None:
+            status = _FAILED if error is not None else _COMPLETED
+        elif status not in _STATUSES:
+            # Checked here: a bad status reaching the database would fail a whole batch.
+            raise ValueError(f"unknown step status {status!r}")
         self._ended = True
         if output is not _UNSET:
             self.output = output
-        input_tokens = input_tokens if input_tokens is not None else self.input_tokens
-        output_tokens = output_tokens if output_tokens is not None else self.output_tokens
-        cost = cost if cost is not None else self.cost
-        usage = (
-            Usage(input_tokens, output_tokens, cost)
-            if input_tokens is not None or output_tokens is not None or cost is not None
-            else None
-        )
-        if status is None:
-            status = StepStatus.FAILED if error is not None else StepStatus.COMPLETED
-        latency_ms = (time.perf_counter() - self._started) * 1000
-        self.run._put(
-            StepEnded(
-                self.id,
-                self.run.id,
-                str(status),
-                self.output,
-                payload,
-                model or self.model,
-                vendor or self.vendor,
-                usage,
-                error,
-                time.time(),
-                latency_ms,
-            )
-        )
+        if model:
+            self.model = model
+        if vendor:
+            self.vendor = vendor
+        self.run._recorder._push(
+            (STEP_ENDED, self._id, self.run._iid, status, self.output, payload, self.model,
+             self.vendor, self.input_tokens if input_tokens is None else input_tokens,
+             self.output_tokens if output_tokens is None else output_tokens,
+             self.cost if cost is None else cost, error, _clock(), self._started)
+        )  # fmt: skip
 
     def fail(self, error: BaseException | str, *, code: str | None = None) -> None:
         """End the step as failed with an exception or a message."""
@@ -131,8 +107,21 @@ class StepHandle:
             self._token = None
         if exc is not None:
             self.end(error=ErrorInfo.of(exc))
-        else:
-            self.end()
+            return
+        if self._ended:
+            return
+        # `end()` inlined: this is half of the hot path of `with run.step(...)`.
+        self._ended = True
+        run = self.run
+        recorder = run._recorder
+        queue = recorder._queue
+        queue.append(
+            (STEP_ENDED, self._id, run._iid, _COMPLETED, self.output, None, self.model,
+             self.vendor, self.input_tokens, self.output_tokens, self.cost, None, _clock(),
+             self._started)
+        )  # fmt: skip
+        if len(queue) >= recorder._batch_size:
+            recorder._wake()
 
     def __repr__(self) -> str:
         return f"<StepHandle {self.type} {self.name!r} {self.id}>"

@@ -2,7 +2,10 @@
 
     Exception
      └── UserError              shown to the client as raised
-          └── InvalidArgument   an argument out of range or malformed (`first`, a cursor)
+          ├── InvalidArgument   an argument out of range or malformed (`first`, a cursor, a filter)
+          ├── NotFound          no such id in the caller's organization (also for other orgs' ids:
+          │                     whether an id exists elsewhere is never revealed)
+          └── InvalidTransition a lifecycle change the run's current status does not allow
 
 Everything else raised while resolving is logged by Strawberry and reaches the client only
 as "Unexpected error." (the schema's `MaskErrors` lets `UserError` through, nothing else).
@@ -15,3 +18,14 @@ class UserError(Exception):
 
 class InvalidArgument(UserError):
     """An argument the client can fix."""
+
+
+class NotFound(UserError):
+    """The id names nothing the caller may see."""
+
+    def __init__(self, kind: str, id: object) -> None:
+        super().__init__(f"no {kind} with id {str(id)!r}")
+
+
+class InvalidTransition(UserError):
+    """The run is in a status the requested change cannot start from."""

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 from api.context import Context, services_of
-from api.live import LiveEvent, run_events
+from api.live import LiveEvent, run_event_batches
 from db.models import Run
 from resolvers import scope
 from resolvers.errors import UserError
@@ -23,15 +23,16 @@ class RunNotFound(UserError):
 
 async def watch_run_events(
     context: Context, run_id: str, after_seq: int
-) -> AsyncIterator[LiveEvent]:
+) -> AsyncIterator[list[LiveEvent]]:
+    """Batches of the run's events after `after_seq`: the stored ones, then live ones."""
     if after_seq < 0:
         raise UserError("afterSeq must be 0 or more")
     run = await get_run(context, run_id)
     if run is None:
         raise RunNotFound(f"no run with id {run_id!r}")
     services = services_of(context.request)
-    async for event in run_events(services.hub, services.live_reader, run.id, after_seq):
-        yield event
+    async for batch in run_event_batches(services.hub, services.live_reader, run.id, after_seq):
+        yield batch
 
 
 async def watch_runs(context: Context) -> AsyncIterator[Run]:

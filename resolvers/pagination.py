@@ -110,20 +110,38 @@ async def paginate(
     max_first: int,
 ) -> Page[T]:
     """The `first` rows of `stmt` (already filtered and org-scoped) after cursor `after`."""
-    if not 1 <= first <= max_first:
-        raise InvalidArgument(f"first must be between 1 and {max_first}, got {first}")
+    check_first(first, max_first)
     page_stmt = stmt.order_by(*keyset.order_by()).limit(first + 1)
     if after is not None:
         page_stmt = page_stmt.where(keyset.after(Cursor.decode(after)))
     async with sessions() as session:
         found = list((await session.scalars(page_stmt)).all())
-    rows = found[:first]
 
     async def count() -> int:
         count_stmt = stmt.with_only_columns(func.count(), maintain_column_froms=True)
         async with sessions() as session:
             return (await session.execute(count_stmt)).scalar_one()
 
+    return page_of(found, keyset, first=first, after=after, count=count)
+
+
+def check_first(first: int, max_first: int) -> None:
+    if not 1 <= first <= max_first:
+        raise InvalidArgument(f"first must be between 1 and {max_first}, got {first}")
+
+
+def page_of(
+    found: list[T],
+    keyset: Keyset,
+    *,
+    first: int,
+    after: str | None,
+    count: Callable[[], Awaitable[int]],
+) -> Page[T]:
+    """A page from up to `first + 1` rows fetched in keyset order (the extra row only says
+    that a next page exists). DataLoaders that fetch the first pages of many lists in one
+    query build each list's page with this."""
+    rows = found[:first]
     return Page(
         rows=rows,
         cursors=[keyset.cursor(row).encode() for row in rows],

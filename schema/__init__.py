@@ -13,6 +13,7 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from api.context import OperationScope
 from resolvers.errors import UserError
 from schema.types import Query
+from schema.types.mutation import Mutation
 from schema.types.subscription import Subscription
 
 __all__ = ["schema"]
@@ -25,13 +26,15 @@ MAX_TOKENS = 3000
 
 
 def _is_internal(error: GraphQLError) -> bool:
-    """Mask resolver failures other than `UserError`; validation errors have no original."""
+    """Mask resolver failures other than `UserError`. Validation errors have no original;
+    a variable that does not coerce (an unknown enum value) has a `GraphQLError` one."""
     original = error.original_error
-    return original is not None and not isinstance(original, UserError)
+    return original is not None and not isinstance(original, UserError | GraphQLError)
 
 
 schema = strawberry.Schema(
     query=Query,
+    mutation=Mutation,
     subscription=Subscription,
     extensions=[
         OperationScope,

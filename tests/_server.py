@@ -32,7 +32,7 @@ class ServerProcess:
         self.workdir = workdir
         self.port = free_port()
         self.extra_args = extra_args
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: asyncio.subprocess.Process | None = None
         self.log = workdir / f"server-{self.port}.log"
 
     @property
@@ -57,8 +57,8 @@ class ServerProcess:
         args = [str(TRACEWIRE), "serve", "--port", str(self.port)]
         args += ["--database-url", self.database_url, *self.extra_args]
         with self.log.open("ab") as sink:
-            self.process = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT, env=env
+            self.process = await asyncio.create_subprocess_exec(
+                *args, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT, env=env
             )
         await self._wait_healthy()
 
@@ -67,7 +67,7 @@ class ServerProcess:
         async with httpx.AsyncClient() as client:
             while True:
                 assert self.process is not None
-                assert self.process.poll() is None, f"server exited:\n{self.output()}"
+                assert self.process.returncode is None, f"server exited:\n{self.output()}"
                 assert time.monotonic() < deadline, f"not healthy in time:\n{self.output()}"
                 try:
                     response = await client.get(f"{self.http_url}/healthz", timeout=2)
@@ -79,11 +79,13 @@ class ServerProcess:
 
     async def stop(self) -> int:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return process.returncode if process else 0
+        if process is None:
+            return 0
+        if process.returncode is not None:
+            return process.returncode
         process.send_signal(signal.SIGTERM)
         try:
-            return await asyncio.to_thread(process.wait, 20)
-        except subprocess.TimeoutExpired:
+            return await asyncio.wait_for(process.wait(), 20)
+        except TimeoutError:
             process.kill()
-            return await asyncio.to_thread(process.wait)
+            return await process.wait()

@@ -20,10 +20,10 @@ class GraphQLSocket:
         await self.ws.send_json({"id": operation_id, "type": "subscribe", "payload": payload})
         return operation_id
 
-    async def receive(self, timeout: float = 20.0) -> dict[str, Any]:
+    async def receive(self, wait_s: float = 20.0) -> dict[str, Any]:
         """The next message that is not a ping (pings are answered)."""
         while True:
-            message: dict[str, Any] = await self.ws.receive_json(timeout=timeout)
+            message: dict[str, Any] = await self.ws.receive_json(timeout=wait_s)
             if message["type"] == "ping":
                 await self.ws.send_json({"type": "pong"})
                 continue
@@ -32,15 +32,17 @@ class GraphQLSocket:
 
 @asynccontextmanager
 async def graphql_socket(url: str, secret: str) -> AsyncIterator[GraphQLSocket]:
-    async with httpx.AsyncClient() as client:
-        async with aconnect_ws(
+    async with (
+        httpx.AsyncClient() as client,
+        aconnect_ws(
             url,
             client,
             subprotocols=["graphql-transport-ws"],
             session_class=AsyncWebSocketSession,
-        ) as ws:
-            await _init(ws, secret)
-            yield GraphQLSocket(ws)
+        ) as ws,
+    ):
+        await _init(ws, secret)
+        yield GraphQLSocket(ws)
 
 
 async def _init(ws: AsyncWebSocketSession, secret: str) -> None:

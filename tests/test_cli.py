@@ -19,9 +19,11 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from api.cli import main
+from db import migrate
 from tests.conftest import create_database, drop_database
 
 TRACEWIRE = Path(sys.executable).with_name("tracewire")
+HEAD = migrate.heads_label()
 STARTUP_TIMEOUT = 60.0
 
 
@@ -51,9 +53,9 @@ def test_db_upgrade_current_and_downgrade_move_and_report_the_revision(
     assert capsys.readouterr().out == "base\n"
 
     assert run_cli("db", "upgrade", *url) == 0
-    assert "is at revision 0001 (head)" in capsys.readouterr().out
+    assert f"is at revision {HEAD} (head)" in capsys.readouterr().out
     assert run_cli("db", "current", *url) == 0
-    assert capsys.readouterr().out == "0001 (head)\n"
+    assert capsys.readouterr().out == f"{HEAD} (head)\n"
 
     assert run_cli("db", "downgrade", "base", *url) == 0
     assert "is at revision base" in capsys.readouterr().out
@@ -77,12 +79,12 @@ def test_db_commands_without_a_url_use_the_embedded_postgres_and_stop_it_after(
 
     assert run_cli("db", "upgrade", "--data-dir", str(tmp_path)) == 0
     assert (
-        capsys.readouterr().out == f"embedded PostgreSQL in {pgdata} is at revision 0001 (head)\n"
+        capsys.readouterr().out == f"embedded PostgreSQL in {pgdata} is at revision {HEAD} (head)\n"
     )
     assert not (pgdata / "postmaster.pid").exists()
 
     assert run_cli("db", "current", "--data-dir", str(tmp_path)) == 0
-    assert capsys.readouterr().out == "0001 (head)\n"
+    assert capsys.readouterr().out == f"{HEAD} (head)\n"
 
 
 def test_demo_migrates_an_empty_database_and_records_the_runs_asked_for(

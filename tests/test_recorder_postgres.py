@@ -2,6 +2,8 @@
 with several writers on one run, and nothing recorded is lost on close or exit."""
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -17,7 +19,8 @@ from db.engine import driver_dsn, session_factory
 from db.models import Organization, Run, RunEvent, RunVendorUsage, Step
 from recorder import Recorder, node
 from recorder._postgres_sink import NOTIFY_CHANNEL, PostgresSink
-from recorder._records import Batch, RunOpened, StepEnded, StepStarted
+from recorder._records import RUN_OPENED, STEP_ENDED, STEP_STARTED, Batch
+from tests._api import data, new_org_key, serve
 
 
 def _org() -> str:
@@ -158,12 +161,14 @@ async def test_a_step_is_stored_running_and_then_updated_when_it_ends(
 
 async def test_a_batch_sent_twice_is_written_once(database_url: str, engine: AsyncEngine) -> None:
     run_id, step_id = uuid.uuid4(), uuid.uuid4()
+    started = (STEP_STARTED, step_id.hex, run_id.hex, None, "s", "info", None, None, None, None)
+    ended = (STEP_ENDED, step_id.hex, run_id.hex, "completed", '"ok"', *[None] * 9)
     batch = Batch(
-        uuid.uuid4(),
+        uuid.uuid4().hex,
         [
-            RunOpened(run_id, _org(), "bot", None, None, None, None, None, 1.7e9),
-            StepStarted(step_id, run_id, None, "s", "info", None, None, None, None, 1.7e9),
-            StepEnded(step_id, run_id, "completed", "ok", None, None, None, None, None, 1.7e9, 1.0),
+            (RUN_OPENED, run_id.hex, _org(), "bot", None, None, None, None, None, 1.7e9),
+            (*started, 1.7e9),
+            (*ended, 1.7e9, 1.0),
         ],
     )
     sink = PostgresSink(database_url)
@@ -252,3 +257,111 @@ async def test_closing_at_interpreter_exit_loses_nothing(
     steps = await _steps(engine, run.id)
     assert len(steps) == 5000
     assert [s.seq for s in steps] == list(range(1, 5001))
+
+
+async def test_ingestion_health_ships_with_the_batches_and_shows_on_the_api(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    org = _org()
+    key = await new_org_key(engine, org)
+    rec = Recorder(database_url, org=org)
+    with rec.run("bot") as run:
+        run.info("one")
+    assert await asyncio.to_thread(rec.flush, 10)
+    with rec.run("bot") as run:
+        run.info("two")  # the second batch carries the stats after the first
+    assert await asyncio.to_thread(rec.close, 10)
+    other = await new_org_key(engine)
+
+    async with serve(database_url) as client:
+        document = "{ ingestionHealth { pid queued spooledBytes dropped writtenRecords } }"
+        mine = (await data(client, document, key))["ingestionHealth"]
+        theirs = (await data(client, document, other))["ingestionHealth"]
+    assert mine == [
+        {"pid": os.getpid(), "queued": 0, "spooledBytes": 0, "dropped": 0, "writtenRecords": 4}
+    ]
+    assert theirs == []
+
+
+_EXITING_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from recorder import Recorder, RecorderSettings
+    url, run_id, how = sys.argv[1], sys.argv[2], sys.argv[3]
+    rec = Recorder(url, settings=RecorderSettings(org="ignored", flush_interval=60.0))
+    run = rec.attach(run_id)
+    for i in range(300):
+        run.info(f"s{i}", name=f"s{i}")
+    if how == "sigterm":
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(60)
+    raise RuntimeError("the agent crashed")
+    """
+)
+
+
+@pytest.mark.parametrize("how", ["sigterm", "exception"])
+async def test_a_process_ending_by_sigterm_or_an_exception_flushes_first(
+    database_url: str, engine: AsyncEngine, how: str
+) -> None:
+    rec = Recorder(database_url, org=_org())
+    run = rec.run("bot")
+    assert await asyncio.to_thread(rec.close)
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", _EXITING_SCRIPT, database_url, str(run.id), how],
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == (128 + signal.SIGTERM if how == "sigterm" else 1)
+    steps = await _steps(engine, run.id)
+    assert [s.name for s in steps] == [f"s{i}" for i in range(300)]
+
+
+_FORKING_SCRIPT = textwrap.dedent(
+    """
+    import multiprocessing, os, sys
+    from recorder import Recorder, RecorderSettings
+    url, run_id = sys.argv[1], sys.argv[2]
+    rec = Recorder(url, settings=RecorderSettings(org="ignored", batch_size=16))
+    run = rec.attach(run_id)
+    run.info("before the fork", name="before-fork")
+
+    def work(name):
+        for i in range(50):
+            run.info(f"{name}-{i}", name=f"{name}-{i}")
+
+    pid = os.fork()  # gunicorn style: the child goes on recording and exits normally
+    if pid == 0:
+        work("forked")
+        sys.exit(0)
+    worker = multiprocessing.get_context("fork").Process(target=work, args=("mp",))
+    worker.start()  # multiprocessing leaves through os._exit: no atexit there
+    work("parent")
+    worker.join()
+    assert os.waitpid(pid, 0)[1] == 0 and worker.exitcode == 0
+    """
+)
+
+
+async def test_forked_workers_record_through_their_own_writer(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    rec = Recorder(database_url, org=_org())
+    run = rec.run("bot")
+    assert await asyncio.to_thread(rec.close)
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", _FORKING_SCRIPT, database_url, str(run.id)],
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    steps = await _steps(engine, run.id)
+    assert [s.seq for s in steps] == list(range(1, 152))
+    names = [s.name for s in steps]
+    assert len(set(names)) == 151 and len({s.id for s in steps}) == 151
+    for writer in ("forked", "mp", "parent"):
+        assert [n for n in names if n.startswith(f"{writer}-")] == [
+            f"{writer}-{i}" for i in range(50)
+        ]

@@ -3,7 +3,7 @@
 from api.live.hub import CHANNEL, Listener, RunEventHub
 from api.live.notifier import RESYNC, PostgresNotifyBackend
 from api.live.reader import LiveEvent, LiveReader
-from api.live.stream import run_events
+from api.live.stream import run_event_batches, run_events
 
 __all__ = [
     "CHANNEL",
@@ -13,5 +13,6 @@ __all__ = [
     "LiveReader",
     "PostgresNotifyBackend",
     "RunEventHub",
+    "run_event_batches",
     "run_events",
 ]

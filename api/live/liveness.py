@@ -24,7 +24,7 @@ _MARK_STALLED = text(
     """
     WITH silent AS (
         SELECT id FROM runs
-        WHERE status = :running AND updated_at < now() - :timeout
+        WHERE status = :running AND updated_at < now() - CAST(:timeout AS interval)
         ORDER BY id
         FOR UPDATE SKIP LOCKED
         LIMIT 500

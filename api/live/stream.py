@@ -5,6 +5,9 @@ The listener is registered before the replay is read, so an event committed duri
 replay arrives twice at most and is dropped by seq; a gap (lagging, resync, a lost
 notification) is filled by reading the tables. Postgres is the source of truth; the
 notifications only say when to look.
+
+Events come in batches (one per committed writer batch, or a page of the replay) so that a
+busy run costs one message per batch rather than one per event.
 """
 
 import uuid
@@ -14,39 +17,50 @@ from api.live.hub import RunEventHub
 from api.live.reader import LiveEvent, LiveReader
 
 
-async def run_events(
+async def run_event_batches(
     hub: RunEventHub, reader: LiveReader, run_id: uuid.UUID, after_seq: int = 0
-) -> AsyncIterator[LiveEvent]:
+) -> AsyncIterator[list[LiveEvent]]:
     with hub.listen_run(run_id) as listener:
         last = after_seq
-        async for event in _stored(reader, run_id, last):
-            yield event
-            last = event.seq
+        async for page in _stored(reader, run_id, last):
+            yield page
+            last = page[-1].seq
         while True:
             batch = await listener.get()
             if batch is None:
-                async for event in _stored(reader, run_id, last):
-                    yield event
-                    last = event.seq
+                async for page in _stored(reader, run_id, last):
+                    yield page
+                    last = page[-1].seq
                 continue
-            for event in batch:
-                if event.seq <= last:
-                    continue
-                if event.seq > last + 1:
-                    async for missed in _stored(reader, run_id, last, event.seq - 1):
-                        yield missed
-                        last = missed.seq
-                yield event
-                last = event.seq
+            fresh = [event for event in batch if event.seq > last]
+            if not fresh:
+                continue
+            if fresh[0].seq > last + 1:
+                async for page in _stored(reader, run_id, last, fresh[0].seq - 1):
+                    yield page
+                    last = page[-1].seq
+                fresh = [event for event in fresh if event.seq > last]
+            if fresh:
+                yield fresh
+                last = fresh[-1].seq
+
+
+async def run_events(
+    hub: RunEventHub, reader: LiveReader, run_id: uuid.UUID, after_seq: int = 0
+) -> AsyncIterator[LiveEvent]:
+    """The same stream, one event at a time."""
+    async for batch in run_event_batches(hub, reader, run_id, after_seq):
+        for event in batch:
+            yield event
 
 
 async def _stored(
     reader: LiveReader, run_id: uuid.UUID, after: int, upto: int | None = None
-) -> AsyncIterator[LiveEvent]:
+) -> AsyncIterator[list[LiveEvent]]:
     while True:
         page = await reader.events(run_id, after, upto)
-        for event in page:
-            yield event
+        if page:
+            yield page
         if not page or (upto is not None and page[-1].seq >= upto):
             return
         after = page[-1].seq

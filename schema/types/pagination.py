@@ -12,24 +12,24 @@ NodeT = TypeVar("NodeT")
 RowT = TypeVar("RowT")
 
 
-@strawberry.type
+@strawberry.type(description="Where a page sits in its list.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="This page was asked for `after` one.")
+    start_cursor: str | None = strawberry.field(description="The first item's cursor.")
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
 
 
-@strawberry.type
+@strawberry.type(description="An item of a page with its cursor.")
 class Edge(Generic[NodeT]):
-    cursor: str
-    node: NodeT
+    cursor: str = strawberry.field(description="Opaque position of this item in the list.")
+    node: NodeT = strawberry.field(description="The item.")
 
 
 @strawberry.type(description="A page of a list; pass `pageInfo.endCursor` as `after`.")
 class Connection(Generic[NodeT]):
-    edges: list[Edge[NodeT]]
-    page_info: PageInfo
+    edges: list[Edge[NodeT]] = strawberry.field(description="The items with their cursors.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @field(description="Every item of the list, not just this page.")

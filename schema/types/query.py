@@ -1,25 +1,89 @@
 """The root query type: thin fields over `resolvers/`, grouped by domain."""
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
 from api.context import Context
-from resolvers.runs import get_run, list_runs
+from resolvers.filters import RunFilterSpec
+from resolvers.ingestion import MAX_RECORDERS, list_recorder_health
+from resolvers.qa import MAX_SAMPLES_PER_PAGE, list_samples
+from resolvers.runs import MAX_RUNS_PER_PAGE, get_run, list_runs
+from resolvers.steps import get_step
 from schema.types._field import field
+from schema.types.enums import QaResult
+from schema.types.filters import RunFilter, StatsFilter
+from schema.types.ingestion_health import RecorderHealth
 from schema.types.pagination import Connection
+from schema.types.qa_sample import QaSample
 from schema.types.run import Run
+from schema.types.stats import Stats
+from schema.types.step import Step
+
+AFTER = "`pageInfo.endCursor` of the previous page."
 
 
-@strawberry.type
+@strawberry.type(description="Reads, always within the caller's organization.")
 class Query:
-    @field(description="Runs of the caller's organization, newest first.")
+    @field(
+        description=f"Runs of the caller's organization, newest first (at most "
+        f"{MAX_RUNS_PER_PAGE} per page)."
+    )
     async def runs(
-        self, info: Info[Context, None], first: int = 20, after: str | None = None
+        self,
+        info: Info[Context, None],
+        filter: Annotated[
+            RunFilter | None, strawberry.argument(description="Which runs; all if left out.")
+        ] = None,
+        first: Annotated[int, strawberry.argument(description="Page size.")] = 20,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Run]:
-        page = await list_runs(info.context, first=first, after=after)
+        spec = filter.to_spec() if filter is not None else RunFilterSpec()
+        page = await list_runs(info.context, first=first, after=after, spec=spec)
         return Connection.from_page(page, Run.from_row)
 
     @field(description="A run of the caller's organization, or null.")
     async def run(self, info: Info[Context, None], id: strawberry.ID) -> Run | None:
         row = await get_run(info.context, id)
         return Run.from_row(row) if row is not None else None
+
+    @field(description="A step of the caller's organization, or null.")
+    async def step(self, info: Info[Context, None], id: strawberry.ID) -> Step | None:
+        row = await get_step(info.context, id)
+        return Step.from_row(row) if row is not None else None
+
+    @field(
+        description=f"Ingestion health of the organization's recording processes, most recent "
+        f"report first (at most {MAX_RECORDERS})."
+    )
+    async def ingestion_health(self, info: Info[Context, None]) -> list[RecorderHealth]:
+        return [RecorderHealth.from_row(row) for row in await list_recorder_health(info.context)]
+
+    @field(description="Dashboard figures; the last 24 hours unless the filter says otherwise.")
+    def stats(
+        self,
+        filter: Annotated[
+            StatsFilter | None, strawberry.argument(description="What the figures cover.")
+        ] = None,
+    ) -> Stats:
+        return Stats.of((filter or StatsFilter()).to_spec())
+
+    @field(description=f"QA samples, newest first (at most {MAX_SAMPLES_PER_PAGE} per page).")
+    async def qa_samples(
+        self,
+        info: Info[Context, None],
+        bucket: Annotated[str | None, strawberry.argument(description="Only this bucket.")] = None,
+        result: Annotated[
+            QaResult | None, strawberry.argument(description="Only this verdict.")
+        ] = None,
+        run_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this run's samples.")
+        ] = None,
+        first: Annotated[int, strawberry.argument(description="Page size.")] = 50,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> Connection[QaSample]:
+        page = await list_samples(
+            info.context, bucket=bucket, result=result, run_id=run_id, first=first, after=after
+        )
+        return Connection.from_page(page, QaSample.from_row)

@@ -1,37 +1,47 @@
 """One step of a run: a node span, an LLM or tool call, a thought, an error..."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
+from api.context import Context
 from db import models
+from schema.types._field import field
+from schema.types._values import MAX_INLINE_BYTES, inline, is_large
 from schema.types.enums import StepStatus, StepType
+from schema.types.step_payload import StepDetails, details_of
+
+if TYPE_CHECKING:
+    from schema.types.run import Run
+
+FULL = f"Give the whole value even when its JSON is over {MAX_INLINE_BYTES // 1024} KB."
 
 
-@strawberry.type
+@strawberry.type(description="One step of a run: a node, an LLM or tool call, a thought...")
 class Step:
-    id: strawberry.ID
-    run_id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The step's id.")
+    run_id: strawberry.ID = strawberry.field(description="The run it belongs to.")
     seq: int = strawberry.field(description="Position in the run, from 1, gap-free.")
-    parent_id: strawberry.ID | None
-    name: str
-    type: StepType
-    status: StepStatus
-    input: JSON | None
-    output: JSON | None
-    payload: JSON = strawberry.field(description="Type-specific details.")
-    started_at: datetime
-    ended_at: datetime | None
-    latency_ms: float | None
-    model: str | None
-    vendor: str | None
-    input_tokens: int | None
-    output_tokens: int | None
+    parent_id: strawberry.ID | None = strawberry.field(
+        description="The step it ran inside (a node, for an LLM call); null for top level."
+    )
+    name: str = strawberry.field(description="Node, stage, tool or model name.")
+    type: StepType = strawberry.field(description="What the step is.")
+    status: StepStatus = strawberry.field(description="Whether it is going, done or failed.")
+    started_at: datetime = strawberry.field(description="When it started.")
+    ended_at: datetime | None = strawberry.field(description="When it ended; null while going.")
+    latency_ms: float | None = strawberry.field(description="How long it took.")
+    model: str | None = strawberry.field(description="The LLM used, if any.")
+    vendor: str | None = strawberry.field(description="The service called, if any.")
+    input_tokens: int | None = strawberry.field(description="LLM prompt tokens.")
+    output_tokens: int | None = strawberry.field(description="LLM completion tokens.")
     cost: float | None = strawberry.field(description="In US dollars.")
-    error_code: str | None
-    error_message: str | None
-    error_traceback: str | None
+    error_code: str | None = strawberry.field(description="E.g. the exception's class name.")
+    error_message: str | None = strawberry.field(description="What went wrong.")
+    error_traceback: str | None = strawberry.field(description="The Python traceback, if any.")
     row: strawberry.Private[models.Step]
 
     @classmethod
@@ -44,9 +54,6 @@ class Step:
             name=row.name,
             type=StepType(row.type),
             status=StepStatus(row.status),
-            input=row.input,
-            output=row.output,
-            payload=JSON(row.payload),
             started_at=row.started_at,
             ended_at=row.ended_at,
             latency_ms=row.latency_ms,
@@ -60,3 +67,54 @@ class Step:
             error_traceback=row.error_traceback,
             row=row,
         )
+
+    @field(description="What went in. A large value is cut to a preview string; see `full`.")
+    def input(
+        self, full: Annotated[bool, strawberry.argument(description=FULL)] = False
+    ) -> JSON | None:
+        return JSON(inline(self.row.input, full=full))
+
+    @field(description="What came out. A large value is cut to a preview string; see `full`.")
+    def output(
+        self, full: Annotated[bool, strawberry.argument(description=FULL)] = False
+    ) -> JSON | None:
+        return JSON(inline(self.row.output, full=full))
+
+    @field(description="The raw type-specific JSON, as recorded; large ones cut unless `full`.")
+    def payload(self, full: Annotated[bool, strawberry.argument(description=FULL)] = False) -> JSON:
+        return JSON(inline(self.row.payload, full=full))
+
+    @field(
+        description=f"True when input, output or payload is over {MAX_INLINE_BYTES // 1024} KB "
+        "of JSON, so lists show previews: ask for it with `full: true` (e.g. via `step(id)`)."
+    )
+    def truncated(self) -> bool:
+        return is_large(self.row.input, self.row.output, self.row.payload)
+
+    @field(description="The step's details, typed by its step type.")
+    def details(
+        self, full: Annotated[bool, strawberry.argument(description=FULL)] = False
+    ) -> StepDetails:
+        return details_of(self.row, full=full)
+
+    @field(description="Steps that ran inside this one, in seq order (at most 1000).")
+    async def children(self, info: Info[Context, None]) -> list["Step"]:
+        rows = await info.context.loaders.step_children.load((self.row.run_id, self.row.id))
+        return [Step.from_row(row) for row in rows]
+
+    @field(description="The step this one ran inside, if any.")
+    async def parent(self, info: Info[Context, None]) -> "Step | None":
+        if self.row.parent_id is None:
+            return None
+        row = await info.context.loaders.steps_by_id.load(self.row.parent_id)
+        return Step.from_row(row) if row is not None else None
+
+    @field(description="The run this step belongs to.")
+    async def run(
+        self, info: Info[Context, None]
+    ) -> Annotated["Run", strawberry.lazy("schema.types.run")]:
+        from schema.types.run import Run
+
+        row = await info.context.loaders.runs_by_id.load(self.row.run_id)
+        assert row is not None  # same org as the step, and runs are not deleted before steps
+        return Run.from_row(row)

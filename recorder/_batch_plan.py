@@ -1,0 +1,117 @@
+"""What one batch does to each run it touches, worked out before the transaction opens:
+new step rows, steps that ended (started in an earlier batch), events, counters, closes.
+
+Seq numbers are left out: they are allocated inside the transaction, under the run's row
+lock, and filled in by `step_rows` / `event_rows`.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from db.enums import EventKind, RunStatus, StepStatus, StepType
+from recorder._records import (
+    RUN_CLOSED,
+    RUN_OPENED,
+    STEP_ENDED,
+    STEP_STARTED,
+    Record,
+)
+
+_RUNNING = StepStatus.RUNNING.value
+_FAILED = StepStatus.FAILED.value
+_NODE = StepType.NODE.value
+_NO_DATA = "{}"
+_STATUS_DATA: dict[str, str] = {}
+
+
+def _status_data(status: str) -> str:
+    data = _STATUS_DATA.get(status)
+    if data is None:
+        data = _STATUS_DATA[status] = orjson.dumps({"status": status}).decode()
+    return data
+
+
+@dataclass(slots=True)
+class RunDelta:
+    """One run's share of a batch; applied with one UPDATE under the run's row lock."""
+
+    new_steps: list[tuple[Record, Record | None]] = field(default_factory=list)
+    ended_steps: list[Record] = field(default_factory=list)  # started in an earlier batch
+    events: list[tuple[str, str | None, str]] = field(default_factory=list)
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    current_node: str | None = None
+    closes: list[Record] = field(default_factory=list)
+    vendor: list[Record] = field(default_factory=list)
+
+    def count_end(self, end: Record) -> None:
+        if end[3] == _FAILED:
+            self.errors += 1
+        self.input_tokens += end[8] or 0
+        self.output_tokens += end[9] or 0
+        self.cost += end[10] or 0.0
+
+
+def plan(records: Iterable[Record]) -> dict[str, RunDelta]:
+    """Per run id (hex), in record order."""
+    deltas: dict[str, RunDelta] = {}
+    started: dict[str, list[Any]] = {}  # step id -> [start, end] of steps new in this batch
+    for record in records:
+        kind = record[0]
+        run = record[2] if kind in (STEP_STARTED, STEP_ENDED) else record[1]
+        delta = deltas.get(run)
+        if delta is None:
+            delta = deltas[run] = RunDelta()
+        if kind == STEP_STARTED:
+            pair: list[Any] = [record, None]
+            started[record[1]] = pair
+            delta.new_steps.append(pair)  # type: ignore[arg-type]
+            delta.events.append((EventKind.STEP_STARTED, record[1], _NO_DATA))
+            if record[5] == _NODE:
+                delta.current_node = record[4]
+        elif kind == STEP_ENDED:
+            pair = started.get(record[1])  # type: ignore[assignment]
+            if pair is not None:
+                pair[1] = record
+            else:
+                delta.ended_steps.append(record)
+            delta.count_end(record)
+            delta.events.append((EventKind.STEP_FINISHED, record[1], _status_data(record[3])))
+        elif kind == RUN_OPENED:
+            delta.events.append((EventKind.RUN_CREATED, None, _status_data(RunStatus.RUNNING)))
+        elif kind == RUN_CLOSED:
+            delta.closes.append(record)
+            delta.events.append((EventKind.RUN_STATUS_CHANGED, None, _status_data(record[2])))
+        else:
+            delta.vendor.append(record)
+    return deltas
+
+
+def step_row(start: Record, end: Record | None, org_id: Any, seq: int) -> tuple[Any, ...]:
+    """A `steps` row in `STEP_COLUMNS` order (see the sink)."""
+    if end is None:
+        return (
+            start[1], org_id, start[2], seq, start[3], start[4], start[5], _RUNNING,
+            start[6], None, start[7] or _NO_DATA, start[10], None, None, start[8], start[9],
+            None, None, None, None, None, None,
+        )  # fmt: skip
+    payload = start[7]
+    if end[5] is not None:
+        payload = merge_payloads(payload, end[5])
+    return (
+        start[1], org_id, start[2], seq, start[3], start[4], start[5], end[3],
+        start[6], end[4], payload or _NO_DATA, start[10], end[14], end[15],
+        end[6] or start[8], end[7] or start[9], end[8], end[9], end[10],
+        end[11], end[12], end[13],
+    )  # fmt: skip
+
+
+def merge_payloads(first: str | None, second: str) -> str:
+    if first is None:
+        return second
+    return orjson.dumps({**orjson.loads(first), **orjson.loads(second)}).decode()

@@ -1,0 +1,168 @@
+"""Raw records (what the hot path queued) into wire records (what a sink and the spool take).
+
+Runs in the writer thread: serialisation, id formatting, clock conversion and traceback
+formatting all happen here, off the agent's thread. A value that cannot be stored as given
+(a float token count, a NUL in a name) is coerced, never allowed to fail a batch.
+"""
+
+import logging
+import math
+import time
+import traceback
+from typing import Any
+
+from recorder._ids import as_hex
+from recorder._records import (
+    RUN_CLOSED,
+    RUN_OPENED,
+    STEP_DONE,
+    STEP_ENDED,
+    STEP_STARTED,
+    ErrorInfo,
+    Record,
+)
+from recorder._serialize import optional_text, text, to_json
+
+logger = logging.getLogger("tracewire.recorder")
+
+MAX_ERROR_MESSAGE = 8000
+
+
+def wall_clock_anchor() -> float:
+    """Add it to a `perf_counter()` reading to get epoch seconds. Taken afresh per batch, so
+    wall-clock adjustments reach the records within one batch."""
+    return time.time() - time.perf_counter()
+
+
+def prepare(record: Record, anchor: float) -> tuple[Any, ...]:
+    kind = record[0]
+    if kind == STEP_STARTED:
+        _, step, run, parent, name, type_, input_, payload, model, vendor, at = record
+        return (
+            kind,
+            f"{step:032x}",
+            f"{run:032x}",
+            None if parent is None else as_hex(parent),
+            text(name),
+            str(type_),
+            to_json(input_),
+            to_json(payload),
+            optional_text(model),
+            optional_text(vendor),
+            anchor + at,
+        )
+    if kind == STEP_ENDED:
+        _, step, run, status, output, payload, model, vendor, in_tok, out_tok, cost = record[:11]
+        error, at, started = record[11:]
+        return (
+            kind,
+            f"{step:032x}",
+            f"{run:032x}",
+            str(status),
+            to_json(output),
+            to_json(payload),
+            optional_text(model),
+            optional_text(vendor),
+            _count(in_tok),
+            _count(out_tok),
+            _amount(cost),
+            *error_fields(error),
+            anchor + at,
+            (at - started) * 1000,
+        )
+    if kind == STEP_DONE:
+        _, step, run, status, output, in_tok, out_tok, cost, error, at, started = record
+        return (
+            STEP_ENDED,
+            f"{step:032x}",
+            f"{run:032x}",
+            status,
+            to_json(output),
+            None,
+            None,
+            None,
+            _count(in_tok),
+            _count(out_tok),
+            _amount(cost),
+            *error_fields(error),
+            anchor + at,
+            (at - started) * 1000,
+        )
+    if kind == RUN_OPENED:
+        _, run, org, agent, user_id, conversation_id, input_, metadata, tags, at = record
+        return (
+            kind,
+            f"{run:032x}",
+            org,
+            text(agent),
+            optional_text(user_id),
+            optional_text(conversation_id),
+            to_json(input_),
+            to_json(metadata),
+            None if tags is None else [text(tag) for tag in tags],
+            anchor + at,
+        )
+    if kind == RUN_CLOSED:
+        _, run, status, output, error_code, error_message, at = record
+        message = optional_text(error_message)
+        return (
+            kind,
+            f"{run:032x}",
+            status,
+            to_json(output),
+            optional_text(error_code),
+            message[:MAX_ERROR_MESSAGE] if message else message,
+            anchor + at,
+        )
+    _, run, vendor, calls, errors, rate_limit_hits, in_tok, out_tok, cost = record
+    return (
+        kind,
+        f"{run:032x}",
+        text(vendor),
+        _count(calls) or 0,
+        _count(errors) or 0,
+        _count(rate_limit_hits) or 0,
+        _count(in_tok) or 0,
+        _count(out_tok) or 0,
+        _amount(cost) or 0.0,
+    )
+
+
+def error_fields(error: ErrorInfo | None) -> tuple[str | None, str | None, str | None]:
+    """(code, message, traceback text) of a recorded error."""
+    if error is None:
+        return None, None, None
+    exc, code, tb = error
+    if isinstance(exc, BaseException):
+        trace = "".join(traceback.format_exception(type(exc), exc, tb))
+        return text(code or type(exc).__name__), text(exc)[:MAX_ERROR_MESSAGE], text(trace)
+    return text(code or "error"), text(exc)[:MAX_ERROR_MESSAGE], None
+
+
+_INT32_MAX = 2**31 - 1
+
+
+def _count(value: Any) -> int | None:
+    if value is None or (type(value) is int and 0 <= value <= _INT32_MAX):
+        return value
+    try:
+        return min(max(int(value), 0), _INT32_MAX)
+    except (TypeError, ValueError, OverflowError):
+        logger.warning("tracewire: dropping a count that is not a number: %r", value)
+        return None
+
+
+_MAX_AMOUNT = 1e10  # numeric(18, 8) holds less than 10^10
+
+
+def _amount(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        amount = float(value)
+    except (TypeError, ValueError, OverflowError):
+        amount = math.nan
+    if not math.isfinite(amount) or abs(amount) >= _MAX_AMOUNT:
+        logger.warning("tracewire: dropping a cost that is not a storable number: %r", value)
+        return None
+    return amount
