@@ -1,12 +1,11 @@
 """The ASGI application: GraphQL (+ GraphiQL and websockets) at `/graphql`, CSV/JSONL
-downloads under `/export/` (api/export.py), and `/healthz`."""
+downloads under `/export/` (api/export.py), OTLP trace ingestion (api/otlp/), and
+`/healthz`."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from broadcaster import Broadcast
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -18,8 +17,8 @@ from api import export
 from api.auth import Authenticator
 from api.context import Services, services_of
 from api.graphql_app import GraphQLApp
-from api.live import PostgresNotifyBackend, RunEventHub
-from api.live.reader import LiveReader
+from api.live.service import running_live
+from api.otlp import OtlpIngest, otlp_routes
 from api.settings import ServerSettings
 from db import migrate
 from db.engine import create_engine, session_factory
@@ -33,6 +32,7 @@ def create_app(settings: ServerSettings) -> Starlette:
     database_url = settings.database_url
     if database_url is None:
         raise ValueError("create_app needs settings.database_url (start the embedded Postgres)")
+    otlp_ingest = OtlpIngest(database_url, spool_dir=settings.data_dir / "spool")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -41,18 +41,19 @@ def create_app(settings: ServerSettings) -> Starlette:
         try:
             sessions = session_factory(engine)
             authenticator = await Authenticator.start(sessions, settings.anonymous_org)
-            live_reader = LiveReader(sessions)
-            hub = RunEventHub(live_reader)
-            async with Broadcast(backend=PostgresNotifyBackend(database_url)) as broadcast:
-                fanout = asyncio.create_task(hub.consume(broadcast), name="tracewire-fanout")
-                app.state.services = Services(engine, sessions, authenticator, hub, live_reader)
-                try:
-                    yield
-                finally:
-                    fanout.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await fanout
+            async with running_live(
+                database_url=database_url,
+                notify_url=settings.notify_url,
+                engine=engine,
+                sessions=sessions,
+                stall_after=settings.stall_after,
+            ) as live:
+                app.state.services = Services(
+                    engine, sessions, authenticator, live.hub, live.reader
+                )
+                yield
         finally:
+            await otlp_ingest.close()
             app.state.services = None
             await engine.dispose()
 
@@ -62,6 +63,7 @@ def create_app(settings: ServerSettings) -> Starlette:
         Route("/graphql", graphql),
         WebSocketRoute("/graphql", graphql),
         *export.routes,
+        *otlp_routes(otlp_ingest),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -69,6 +69,8 @@ def _serve(args: argparse.Namespace) -> int:
         anonymous_org=args.anonymous_org,
         demo=args.demo,
         demo_runs_per_second=args.demo_rate,
+        notify_url=args.notify_url,
+        stall_after=args.stall_after,
     )
     return server.serve(settings)
 
@@ -161,6 +163,19 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_float,
         metavar="RUNS_PER_SECOND",
         help="demo runs per second (2)",
+    )
+    serve.add_argument(
+        "--notify-url",
+        metavar="REDIS_URL",
+        help="redis:// URL: wake live subscribers through Redis pub/sub instead of Postgres "
+        "NOTIFY; recorders need the same URL ($TRACEWIRE_NOTIFY_URL)",
+    )
+    serve.add_argument(
+        "--stall-after",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="mark a running run stalled when its recorder is silent this long "
+        "($TRACEWIRE_STALL_AFTER, 120)",
     )
 
     demo = commands.add_parser(

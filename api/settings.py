@@ -24,7 +24,9 @@ class ServerSettings:
 
     `database_url` None means: start the embedded Postgres under `data_dir`.
     `anonymous_org` names the organization a request without an API key reads; None (the
-    default) makes a key mandatory.
+    default) makes a key mandatory. `notify_url` (redis://) makes Redis pub/sub the live
+    wake-up transport instead of Postgres NOTIFY. A running run the recorder has not
+    touched (no step, no heartbeat) for `stall_after` seconds is marked stalled.
     """
 
     database_url: str | None = None
@@ -35,6 +37,8 @@ class ServerSettings:
     anonymous_org: str | None = None
     demo: bool = False
     demo_runs_per_second: float = 2.0
+    notify_url: str | None = None
+    stall_after: float = 120.0
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -45,6 +49,12 @@ class ServerSettings:
             raise ValueError("DATABASE_URL must be a postgresql:// URL")
         if self.demo_runs_per_second <= 0:
             raise ValueError("demo runs per second must be positive")
+        if self.notify_url is not None and not self.notify_url.startswith(
+            ("redis://", "rediss://")
+        ):
+            raise ValueError("TRACEWIRE_NOTIFY_URL must be a redis:// URL (or unset for Postgres)")
+        if self.stall_after <= 0:
+            raise ValueError("stall_after must be a positive number of seconds")
 
     @property
     def artifact_store_url(self) -> str:
@@ -76,5 +86,12 @@ class ServerSettings:
             values["artifact_store"] = store
         if org := env.get("TRACEWIRE_ANONYMOUS_ORG"):
             values["anonymous_org"] = org
+        if notify := env.get("TRACEWIRE_NOTIFY_URL"):
+            values["notify_url"] = notify
+        if stall := env.get("TRACEWIRE_STALL_AFTER"):
+            try:
+                values["stall_after"] = float(stall)
+            except ValueError:
+                raise ValueError(f"TRACEWIRE_STALL_AFTER must be seconds, got {stall!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -1,6 +1,10 @@
 """What one batch does to each run it touches, worked out before the transaction opens:
 new step rows, steps that ended (started in an earlier batch), events, counters, closes.
 
+A step that starts and ends within one batch gets one `step_finished` event (in the slot
+its start would have had, so parents still come before their children); subscribers take
+any step event as "this step changed" and read the row.
+
 Seq numbers are left out: they are allocated inside the transaction, under the run's row
 lock, and filled in by `step_rows` / `event_rows`.
 """
@@ -24,6 +28,8 @@ _RUNNING = StepStatus.RUNNING.value
 _FAILED = StepStatus.FAILED.value
 _NODE = StepType.NODE.value
 _NO_DATA = "{}"
+_STEP_STARTED = EventKind.STEP_STARTED.value
+_STEP_FINISHED = EventKind.STEP_FINISHED.value
 _STATUS_DATA: dict[str, str] = {}
 
 
@@ -60,7 +66,8 @@ class RunDelta:
 def plan(records: Iterable[Record]) -> dict[str, RunDelta]:
     """Per run id (hex), in record order."""
     deltas: dict[str, RunDelta] = {}
-    started: dict[str, list[Any]] = {}  # step id -> [start, end] of steps new in this batch
+    # step id -> ([start, end], index of its event) of steps new in this batch
+    started: dict[str, tuple[list[Any], int]] = {}
     for record in records:
         kind = record[0]
         run = record[2] if kind in (STEP_STARTED, STEP_ENDED) else record[1]
@@ -69,19 +76,22 @@ def plan(records: Iterable[Record]) -> dict[str, RunDelta]:
             delta = deltas[run] = RunDelta()
         if kind == STEP_STARTED:
             pair: list[Any] = [record, None]
-            started[record[1]] = pair
+            started[record[1]] = (pair, len(delta.events))
             delta.new_steps.append(pair)  # type: ignore[arg-type]
-            delta.events.append((EventKind.STEP_STARTED, record[1], _NO_DATA))
+            delta.events.append((_STEP_STARTED, record[1], _NO_DATA))
             if record[5] == _NODE:
                 delta.current_node = record[4]
         elif kind == STEP_ENDED:
-            pair = started.get(record[1])  # type: ignore[assignment]
-            if pair is not None:
-                pair[1] = record
+            event = (_STEP_FINISHED, record[1], _status_data(record[3]))
+            new = started.get(record[1])
+            if new is not None:
+                # Started and ended in this batch: one event says the step changed.
+                new[0][1] = record
+                delta.events[new[1]] = event
             else:
                 delta.ended_steps.append(record)
+                delta.events.append(event)
             delta.count_end(record)
-            delta.events.append((EventKind.STEP_FINISHED, record[1], _status_data(record[3])))
         elif kind == RUN_OPENED:
             delta.events.append((EventKind.RUN_CREATED, None, _status_data(RunStatus.RUNNING)))
         elif kind == RUN_CLOSED:

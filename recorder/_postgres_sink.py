@@ -6,19 +6,22 @@ Runs in the writer thread on a private event loop, so asyncpg never meets the ag
 """
 
 import asyncio
+import contextlib
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
-import orjson
 
+from db import notify
 from db.engine import driver_dsn
 from db.enums import RunStatus
 from recorder import _sql
 from recorder._batch_plan import RunDelta, plan, step_row
 from recorder._records import RUN_OPENED, Batch, Record
 
-NOTIFY_CHANNEL = "tracewire_events"
+if TYPE_CHECKING:
+    from recorder._redis_publisher import RedisPublisher
+
 # Postgres refuses NOTIFY payloads of 8000 bytes or more; stay well below.
 _NOTIFY_MAX_BYTES = 7000
 _CONNECT_TIMEOUT_S = 5.0
@@ -44,17 +47,33 @@ def _decode_timestamp(value: tuple[int]) -> float:
 
 
 class PostgresSink:
-    def __init__(self, database_url: str) -> None:
+    """Writes batches into Postgres. With `notify_url` (a Redis URL) the wake-up payloads go
+    to Redis pub/sub after each commit instead of NOTIFY inside the transaction."""
+
+    def __init__(self, database_url: str, notify_url: str | None = None) -> None:
         self._dsn = driver_dsn(database_url)
         self._loop = asyncio.new_event_loop()
         self._conn: asyncpg.Connection | None = None
         self._org_ids: dict[str, uuid.UUID] = {}
         self._run_orgs: dict[str, uuid.UUID] = {}
+        self._publisher: RedisPublisher | None = None
+        if notify_url is not None:
+            from recorder import _redis_publisher  # the driver loads only here
+
+            self._publisher = _redis_publisher.RedisPublisher(notify_url)
 
     def write(self, batch: Batch) -> None:
         self._loop.run_until_complete(self._write(batch))
 
+    def heartbeat(self, run_ids: list[str]) -> None:
+        """Mark open runs (hex ids) as alive: `runs.updated_at = now()`. A run locked by a
+        batch in flight is skipped; that batch refreshes it."""
+        self._loop.run_until_complete(self._heartbeat(run_ids))
+
     def close(self) -> None:
+        if self._publisher is not None:
+            with contextlib.suppress(Exception):  # nothing left to tell anyone
+                self._loop.run_until_complete(self._publisher.close())
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:
@@ -84,6 +103,15 @@ class PostgresSink:
             await self._write_on(conn, batch)
         except BaseException:
             # The connection may be mid-transaction or broken: start clean next time.
+            self._conn = None
+            conn.terminate()
+            raise
+
+    async def _heartbeat(self, run_ids: list[str]) -> None:
+        conn = await self._connection()
+        try:
+            await conn.execute(_sql.HEARTBEAT, run_ids, RunStatus.RUNNING.value)
+        except BaseException:
             self._conn = None
             conn.terminate()
             raise
@@ -134,9 +162,13 @@ class PostgresSink:
                 )
             if health is not None:
                 await _sql.record_health(conn, self._org_ids[health["org"]], health)
-            for payload in _notify_payloads(ranges):
-                await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, payload)
+            payloads = notify.payloads(ranges)
+            if self._publisher is None:
+                for payload in payloads:
+                    await conn.execute("SELECT pg_notify($1, $2)", notify.CHANNEL, payload)
         self._run_orgs.update(run_orgs)
+        if self._publisher is not None:
+            await self._publisher.publish(notify.CHANNEL, payloads)
 
     async def _orgs_of(
         self, conn: asyncpg.Connection, run_ids: Any, opened: list[Record]
@@ -164,20 +196,3 @@ async def _apply_rest(conn: asyncpg.Connection, org_id: uuid.UUID, delta: RunDel
         await _sql.close_runs(conn, delta.closes)
     if delta.vendor:
         await _sql.add_vendor_usage(conn, org_id, delta.vendor)
-
-
-def _notify_payloads(ranges: list[list[Any]]) -> list[str]:
-    """`{"runs": [[org, run, first_seq, last_seq], ...]}` split to stay under the limit."""
-    payloads: list[str] = []
-    chunk: list[list[Any]] = []
-    size = 0
-    for entry in ranges:
-        entry_size = len(orjson.dumps(entry)) + 1
-        if chunk and size + entry_size > _NOTIFY_MAX_BYTES:
-            payloads.append(orjson.dumps({"runs": chunk}).decode())
-            chunk, size = [], 0
-        chunk.append(entry)
-        size += entry_size
-    if chunk:
-        payloads.append(orjson.dumps({"runs": chunk}).decode())
-    return payloads

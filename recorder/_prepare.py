@@ -15,7 +15,6 @@ from recorder._ids import as_hex
 from recorder._records import (
     RUN_CLOSED,
     RUN_OPENED,
-    STEP_DONE,
     STEP_ENDED,
     STEP_STARTED,
     ErrorInfo,
@@ -35,6 +34,7 @@ def wall_clock_anchor() -> float:
 
 
 def prepare(record: Record, anchor: float) -> tuple[Any, ...]:
+    """Any raw record but a STEP_INSTANT (see `prepare_instant`)."""
     kind = record[0]
     if kind == STEP_STARTED:
         _, step, run, parent, name, type_, input_, payload, model, vendor, at = record
@@ -63,24 +63,6 @@ def prepare(record: Record, anchor: float) -> tuple[Any, ...]:
             to_json(payload),
             optional_text(model),
             optional_text(vendor),
-            _count(in_tok),
-            _count(out_tok),
-            _amount(cost),
-            *error_fields(error),
-            anchor + at,
-            (at - started) * 1000,
-        )
-    if kind == STEP_DONE:
-        _, step, run, status, output, in_tok, out_tok, cost, error, at, started = record
-        return (
-            STEP_ENDED,
-            f"{step:032x}",
-            f"{run:032x}",
-            status,
-            to_json(output),
-            None,
-            None,
-            None,
             _count(in_tok),
             _count(out_tok),
             _amount(cost),
@@ -126,6 +108,28 @@ def prepare(record: Record, anchor: float) -> tuple[Any, ...]:
         _count(out_tok) or 0,
         _amount(cost) or 0.0,
     )
+
+
+def prepare_instant(record: Record, anchor: float) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """A STEP_INSTANT as the STEP_STARTED and STEP_ENDED wire records it stands for."""
+    _, step, run, parent, name, type_, input_, payload, model, vendor, started = record[:11]
+    status, output, in_tok, out_tok, cost, error, at = record[11:]
+    step_hex, run_hex, model, vendor = (
+        f"{step:032x}",
+        f"{run:032x}",
+        optional_text(model),
+        optional_text(vendor),
+    )
+    start = (
+        STEP_STARTED, step_hex, run_hex, None if parent is None else as_hex(parent), text(name),
+        str(type_), to_json(input_), to_json(payload), model, vendor, anchor + started,
+    )  # fmt: skip
+    end = (
+        STEP_ENDED, step_hex, run_hex, status, to_json(output), None, model, vendor,
+        _count(in_tok), _count(out_tok), _amount(cost), *error_fields(error), anchor + at,
+        (at - started) * 1000,
+    )  # fmt: skip
+    return start, end
 
 
 def error_fields(error: ErrorInfo | None) -> tuple[str | None, str | None, str | None]:

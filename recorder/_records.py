@@ -14,9 +14,10 @@ Position 0 of every record is its kind. Layouts, raw → wire:
     STEP_ENDED    kind, step, run, status, output, payload, model, vendor,
                   input_tokens, output_tokens, cost, error, at, started_at
                   → wire: ... cost, error_code, error_message, error_traceback, at, latency_ms
-    STEP_DONE     raw only, the end of a step recorded at once (thought, info...), wired as
-                  STEP_ENDED: kind, step, run, status, output, input_tokens, output_tokens,
-                  cost, error, at, started_at
+    STEP_INSTANT  raw only, a step recorded at once (thought, info...), wired as a
+                  STEP_STARTED and a STEP_ENDED (so both always travel in one batch):
+                  kind, step, run, parent, name, type, input, payload, model, vendor,
+                  started_at, status, output, input_tokens, output_tokens, cost, error, at
     VENDOR_USED   kind, run, vendor, calls, errors, rate_limit_hits, input_tokens,
                   output_tokens, cost
 """
@@ -30,7 +31,7 @@ RUN_CLOSED = 1
 STEP_STARTED = 2
 STEP_ENDED = 3
 VENDOR_USED = 4
-STEP_DONE = 5
+STEP_INSTANT = 5
 
 # Plain tuples (or lists, after the spool's JSON round trip): a NamedTuple costs 15x more
 # to build, and the hot path builds two per step.

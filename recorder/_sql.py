@@ -86,6 +86,14 @@ async def allocate(
     return {row["id"].hex: (row["last_step_seq"], row["last_event_seq"]) for row in rows}
 
 
+# SKIP LOCKED: a run locked right now is being written by a batch, which refreshes it too;
+# and a heartbeat never waits for, or deadlocks with, another writer.
+HEARTBEAT = (
+    "UPDATE runs SET updated_at = now() WHERE id IN (SELECT id FROM runs "
+    "WHERE id = ANY($1::uuid[]) AND status = $2 ORDER BY id FOR UPDATE SKIP LOCKED)"
+)
+
+
 async def finish_steps(conn: asyncpg.Connection, ended: list[Record]) -> None:
     """Steps that started in an earlier batch and ended in this one."""
     await conn.executemany(

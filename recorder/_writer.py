@@ -10,15 +10,17 @@ spool until the spool has been replayed.
 """
 
 import logging
+import os
 import threading
 import time
+import weakref
 from collections import deque
 from pathlib import Path
 from typing import Any
 
 from recorder._ids import ids
-from recorder._prepare import prepare, wall_clock_anchor
-from recorder._records import Batch, Record
+from recorder._prepare import prepare, prepare_instant, wall_clock_anchor
+from recorder._records import STEP_INSTANT, Batch, Record
 from recorder._spool import Orphan, Spool
 from recorder.sink import Sink
 from recorder.stats import RecorderStats
@@ -30,6 +32,36 @@ _MAX_BACKOFF_S = 2.0
 # A batch may grow to this many times `batch_size` when a backlog built up: fewer, larger
 # transactions catch up faster.
 _BACKLOG_FACTOR = 8
+
+
+class _ForkGate:
+    """Each writer thread holds its gate while it is inside its sink, and `fork` waits for
+    all of them: a child must not start with a lock (OpenSSL's, the driver's) that a writer
+    thread held at the fork, since nothing in the child would release it and the child's
+    own writer would hang on it. A fork waits for at most one sink call per writer."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        _gates.add(self)
+
+
+_gates: "weakref.WeakSet[_ForkGate]" = weakref.WeakSet()
+_held: list[_ForkGate] = []
+
+
+def _close_gates() -> None:
+    _held[:] = list(_gates)
+    for gate in _held:
+        gate.lock.acquire()
+
+
+def _open_gates() -> None:
+    for gate in _held:
+        gate.lock.release()
+    _held.clear()
+
+
+os.register_at_fork(before=_close_gates, after_in_parent=_open_gates, after_in_child=_open_gates)
 
 
 class _FlushMarker:
@@ -60,6 +92,8 @@ class BatchWriter:
         spool_after: float,
         spool_dir: Path | None,
         identity: dict[str, Any],
+        open_runs: set[int] | None = None,
+        heartbeat_interval: float = 10.0,
     ) -> None:
         self.queue: deque[Record | _FlushMarker] = deque()
         self._sink = sink
@@ -68,10 +102,14 @@ class BatchWriter:
         self._max_queue = max_queue
         self._spool_after = spool_after
         self._identity = identity
+        self._open_runs = open_runs if open_runs is not None else set()
+        self._heartbeat_interval = heartbeat_interval
+        self._next_heartbeat = time.monotonic() + heartbeat_interval
         self._spool = Spool(spool_dir) if spool_dir is not None else None
         self._orphans: list[Orphan] = []
         self._pending: _Outgoing | None = None  # failed once; retried with the same id
         self._behind_spool: list[_FlushMarker] = []
+        self._fork_gate = _ForkGate()
         self._wake = threading.Event()
         self._interrupt = threading.Event()  # cuts a backoff short when closing
         self._stopping = threading.Event()
@@ -154,6 +192,9 @@ class BatchWriter:
             while True:
                 self._cycle()
                 now = time.monotonic()
+                if now >= self._next_heartbeat:
+                    self._next_heartbeat = now + self._heartbeat_interval
+                    self._beat()
                 if self._stopping.is_set() and (self._idle() or now >= self._deadline):
                     break
                 if now < self._retry_at:
@@ -208,10 +249,13 @@ class BatchWriter:
         markers: list[_FlushMarker] = []
         while queue and len(records) < limit:
             item = queue.popleft()
-            if type(item) is _FlushMarker:
+            if isinstance(item, _FlushMarker):
                 markers.append(item)
                 break  # records after a marker belong to the next batch
-            records.append(prepare(item, anchor))  # type: ignore[arg-type]
+            if item[0] == STEP_INSTANT:
+                records.extend(prepare_instant(item, anchor))
+            else:
+                records.append(prepare(item, anchor))
         return _Outgoing(Batch(f"{ids.new():032x}", records), markers)
 
     def _send(self, batch: Batch) -> bool:
@@ -219,7 +263,9 @@ class BatchWriter:
             return True
         started = time.perf_counter()
         try:
-            self._sink.write(batch._replace(health={**self._identity, **self._health()}))
+            health = {**self._identity, **self._health()}
+            with self._fork_gate.lock:
+                self._sink.write(batch._replace(health=health))
         except Exception as exc:  # the sink's driver errors are many; retry them all
             self._failed_attempts += 1
             self._last_error = f"{type(exc).__name__}: {exc}"
@@ -245,6 +291,18 @@ class BatchWriter:
                 return False
             source.commit(offset)
         return True
+
+    def _beat(self) -> None:
+        """Tell the sink which runs are still open here (their process is alive)."""
+        beat = getattr(self._sink, "heartbeat", None)
+        if beat is None or not self._open_runs or self._failing_since is not None:
+            return  # while batches fail, so would this; a committed batch refreshes anyway
+        try:
+            run_ids = [f"{run:032x}" for run in list(self._open_runs)]
+            with self._fork_gate.lock:
+                beat(run_ids)
+        except Exception as exc:
+            logger.warning("tracewire: heartbeat failed: %s: %s", type(exc).__name__, exc)
 
     def _must_spool(self, now: float) -> bool:
         if self._spool is None:

@@ -69,6 +69,9 @@ class Recorder:
         self._sink_given = sink
         self._closed = False
         self._batch_size = self.settings.batch_size
+        # Ids (ints) of the runs open in this process, heartbeated by the writer; changed
+        # only when a run opens, is attached or finishes (set operations hold the GIL).
+        self._open_runs: set[int] = set()
         self._writer = self._new_writer()
         self._queue: deque[Any] = self._writer.queue
         self._wake = self._writer.wake
@@ -102,11 +105,14 @@ class Recorder:
             (RUN_OPENED, run_id.int, self.settings.org, agent, user_id, conversation_id, input,
              metadata, tags, time.perf_counter())
         )  # fmt: skip
+        self._open_runs.add(run_id.int)
         return RunHandle(self, run_id)
 
     def attach(self, run_id: uuid.UUID | str) -> RunHandle:
         """Record into a run another process opened (a worker helping its controller)."""
-        return RunHandle(self, uuid.UUID(str(run_id)))
+        handle = RunHandle(self, uuid.UUID(str(run_id)))
+        self._open_runs.add(handle._iid)
+        return handle
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until everything recorded so far is committed; False on timeout."""
@@ -144,7 +150,7 @@ class Recorder:
             from recorder._postgres_sink import PostgresSink  # the driver loads only here
 
             assert self.settings.database_url is not None
-            sink = PostgresSink(self.settings.database_url)
+            sink = PostgresSink(self.settings.database_url, self.settings.notify_url)
         identity = {
             "recorder_id": f"{ids.new():032x}",
             "org": self.settings.org,
@@ -159,6 +165,8 @@ class Recorder:
             spool_after=self.settings.spool_after,
             spool_dir=self.settings.spool_path(),
             identity=identity,
+            open_runs=self._open_runs,
+            heartbeat_interval=self.settings.heartbeat_interval,
         )
 
     def _after_fork(self) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from db.enums import RunStatus, StepStatus, StepType
 from recorder._context import current_run_var, current_step_var
 from recorder._ids import as_uuid, ids
-from recorder._records import RUN_CLOSED, STEP_DONE, STEP_STARTED, VENDOR_USED, ErrorInfo
+from recorder._records import RUN_CLOSED, STEP_INSTANT, STEP_STARTED, VENDOR_USED, ErrorInfo
 from recorder.step import StepHandle
 
 if TYPE_CHECKING:
@@ -199,6 +199,7 @@ class RunHandle:
                 f"a run finishes as completed, partial, failed or cancelled, not {status}"
             )
         self._finished = True
+        self._recorder._open_runs.discard(self._iid)
         self._recorder._push(
             (RUN_CLOSED, self._iid, status.value, output, error_code, error_message, _clock())
         )
@@ -255,10 +256,9 @@ class RunHandle:
         recorder = self._recorder
         queue = recorder._queue
         queue.append(
-            (STEP_STARTED, step_id, self._iid, parent_id, name, type, input, payload, model,
-             vendor, started)
+            (STEP_INSTANT, step_id, self._iid, parent_id, name, type, input, payload, model,
+             vendor, started, status, output, *usage, error, now)
         )  # fmt: skip
-        queue.append((STEP_DONE, step_id, self._iid, status, output, *usage, error, now, started))
         if len(queue) >= recorder._batch_size:
             recorder._wake()
         return as_uuid(step_id)

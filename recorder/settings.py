@@ -8,6 +8,8 @@ from pathlib import Path
 
 from platformdirs import user_data_path
 
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
 
 @dataclass(frozen=True, slots=True)
 class RecorderSettings:
@@ -23,6 +25,15 @@ class RecorderSettings:
     database) and replays them in order once the database takes batches again; a later
     process replays a spool left by one that was killed. `spool=False` keeps everything in
     memory instead (unbounded while the database is away).
+
+    While a run is open in this process (opened or attached, not finished), the writer
+    refreshes its `updated_at` at least every `heartbeat_interval` seconds, so the server
+    can tell a quiet run from one whose process died.
+
+    `notify_url` picks how servers are woken after each commit: None sends Postgres NOTIFY
+    inside the batch's transaction; a Redis URL (`redis://host:port/db`) publishes the same
+    payload on the same channel after the commit instead (a failed publish is only logged:
+    subscribers catch up from Postgres).
     """
 
     database_url: str | None = None
@@ -34,6 +45,8 @@ class RecorderSettings:
     spool: bool = True
     spool_after: float = 1.0
     spool_dir: Path | None = None
+    heartbeat_interval: float = 10.0
+    notify_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -46,6 +59,10 @@ class RecorderSettings:
             raise ValueError("max_queue must be at least batch_size")
         if self.spool_after < 0:
             raise ValueError("spool_after must not be negative")
+        if self.heartbeat_interval <= 0:
+            raise ValueError("heartbeat_interval must be positive")
+        if self.notify_url is not None and not self.notify_url.startswith(_REDIS_SCHEMES):
+            raise ValueError("notify_url must be a Redis URL (redis://, rediss://, unix://)")
         if not self.org:
             raise ValueError("org must be a non-empty organization slug")
 
@@ -66,7 +83,7 @@ class RecorderSettings:
         cls, env: Mapping[str, str] = os.environ, **overrides: object
     ) -> "RecorderSettings":
         """`TRACEWIRE_DATABASE_URL` (or `DATABASE_URL`), `TRACEWIRE_ORG` and
-        `TRACEWIRE_SPOOL_DIR`, then overrides."""
+        `TRACEWIRE_SPOOL_DIR`, `TRACEWIRE_NOTIFY_URL`, then overrides."""
         values: dict[str, object] = {}
         if url := env.get("TRACEWIRE_DATABASE_URL") or env.get("DATABASE_URL"):
             values["database_url"] = url
@@ -74,5 +91,7 @@ class RecorderSettings:
             values["org"] = org
         if spool_dir := env.get("TRACEWIRE_SPOOL_DIR"):
             values["spool_dir"] = Path(spool_dir)
+        if notify_url := env.get("TRACEWIRE_NOTIFY_URL"):
+            values["notify_url"] = notify_url
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

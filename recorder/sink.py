@@ -13,6 +13,10 @@ class Sink(Protocol):
     `write` either commits the whole batch or raises; the writer then retries the same
     batch (same id), possibly after a restart from the disk spool, so a sink must skip a
     batch id it already committed. `close` is called once, from the writer thread.
+
+    A sink may also have `heartbeat(run_ids)`: the writer calls it every
+    `heartbeat_interval` with the (hex) ids of the runs open in the process, to mark them
+    alive. A failed heartbeat is logged and not retried.
     """
 
     def write(self, batch: Batch) -> None: ...
@@ -28,12 +32,17 @@ class MemorySink:
         self._seen: set[str] = set()
         self._lock = threading.Lock()
         self.closed = False
+        self.heartbeats: list[list[str]] = []
 
     def write(self, batch: Batch) -> None:
         with self._lock:
             if batch.id not in self._seen:
                 self._seen.add(batch.id)
                 self.batches.append(batch)
+
+    def heartbeat(self, run_ids: list[str]) -> None:
+        with self._lock:
+            self.heartbeats.append(run_ids)
 
     def close(self) -> None:
         self.closed = True

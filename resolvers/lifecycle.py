@@ -18,19 +18,17 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import Context
+from db import notify
 from db.enums import EventKind, RunStatus
 from db.models import Run, RunEvent
 from resolvers import scope
 from resolvers.errors import InvalidArgument, InvalidTransition, NotFound
 from resolvers.filters import check_storable, parse_id
 
-# The recorder's channel (recorder/_postgres_sink.py NOTIFY_CHANNEL; a test keeps them equal).
-NOTIFY_CHANNEL = "tracewire_events"
 MAX_NOTE = 10_000
 REVIEW_REJECTED = "review_rejected"
 
@@ -68,9 +66,8 @@ async def _append_event(
     await session.execute(
         scope.additions(caller, RunEvent, run_id=run_id, seq=seq, kind=kind.value, data=data)
     )
-    # The recorder's payload shape: {"runs": [[org, run, first_seq, last_seq]]}.
-    payload = orjson.dumps({"runs": [[str(caller.org_id), str(run_id), seq, seq]]}).decode()
-    await session.execute(func.pg_notify(NOTIFY_CHANNEL, payload).select())
+    (payload,) = notify.payloads([(caller.org_id, run_id, seq, seq)])
+    await session.execute(func.pg_notify(notify.CHANNEL, payload).select())
 
 
 async def create_run(

@@ -4,6 +4,7 @@ Access is checked once, when the subscription starts, through the same org-scope
 `run(id)`; the stream then follows that one run.
 """
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from api.live import LiveEvent, run_event_batches
 from db.models import Run
 from resolvers import scope
 from resolvers.errors import UserError
+from resolvers.filters import RunFilterSpec
 from resolvers.runs import get_run
 
 MAX_CATCH_UP_RUNS = 500
@@ -35,9 +37,9 @@ async def watch_run_events(
         yield batch
 
 
-async def watch_runs(context: Context) -> AsyncIterator[Run]:
-    """Runs of the caller's org as the writer changes them. After a lag or a reconnect,
-    the runs updated meanwhile are read back so no change goes unseen."""
+async def watch_runs(context: Context, spec: RunFilterSpec | None) -> AsyncIterator[Run]:
+    """Runs of the caller's org as the writer changes them, narrowed by `spec`. After a lag
+    or a reconnect, the runs updated meanwhile are read back so no change goes unseen."""
     caller = context.caller
     services = services_of(context.request)
     seen_until: datetime | None = None
@@ -45,21 +47,30 @@ async def watch_runs(context: Context) -> AsyncIterator[Run]:
         while True:
             batch = await listener.get()
             if batch is None:
-                batch = await _updated_since(context, seen_until)
+                batch = await _updated_since(context, spec, seen_until)
+            elif spec is not None:
+                batch = await _matching(context, spec, [run.id for run in batch])
             for run in batch:
                 if seen_until is None or run.updated_at > seen_until:
                     seen_until = run.updated_at
                 yield run
 
 
-async def _updated_since(context: Context, since: datetime | None) -> list[Run]:
+async def _matching(context: Context, spec: RunFilterSpec, run_ids: list[uuid.UUID]) -> list[Run]:
+    # The hub shares unfiltered rows; a filter (failed node, error text...) needs the tables.
+    query = spec.apply(context.caller, scope.rows(context.caller, Run)).where(Run.id.in_(run_ids))
+    async with context.sessions() as session:
+        return list(await session.scalars(query.order_by(Run.updated_at, Run.id)))
+
+
+async def _updated_since(
+    context: Context, spec: RunFilterSpec | None, since: datetime | None
+) -> list[Run]:
     if since is None:
         return []
-    query = (
-        scope.rows(context.caller, Run)
-        .where(Run.updated_at >= since)
-        .order_by(Run.updated_at, Run.id)
-        .limit(MAX_CATCH_UP_RUNS)
-    )
+    query = scope.rows(context.caller, Run).where(Run.updated_at >= since)
+    if spec is not None:
+        query = spec.apply(context.caller, query)
+    query = query.order_by(Run.updated_at, Run.id).limit(MAX_CATCH_UP_RUNS)
     async with context.sessions() as session:
         return list(await session.scalars(query))

@@ -17,8 +17,7 @@ from api.keys import IssuedKey
 from db.engine import driver_dsn, session_factory
 from db.enums import RunStatus
 from db.models import Run, RunEvent
-from recorder._postgres_sink import NOTIFY_CHANNEL as RECORDER_CHANNEL
-from resolvers.lifecycle import NOTIFY_CHANNEL
+from db.notify import CHANNEL as NOTIFY_CHANNEL
 from tests._api import add_runs, data, new_org_key, query, serve
 
 RUN = "id status startedAt finishedAt errorCode errorMessage output"
@@ -226,7 +225,6 @@ async def test_a_transition_notifies_listeners_the_way_the_recorder_does(
     finally:
         await listener.close()
 
-    assert NOTIFY_CHANNEL == RECORDER_CHANNEL
     assert payload == {"runs": [[str(key.org_id), str(run_id), 8, 8]]}
 
 

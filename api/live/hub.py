@@ -12,16 +12,16 @@ import uuid
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
-import orjson
 from broadcaster import Broadcast
 
 from api.live.notifier import RESYNC
 from api.live.reader import LiveEvent, LiveReader
+from db import notify
 from db.models import Run
 
 logger = logging.getLogger("tracewire.live")
 
-CHANNEL = "tracewire_events"  # the recorder's NOTIFY channel
+CHANNEL = notify.CHANNEL
 T = TypeVar("T")
 
 
@@ -112,12 +112,11 @@ class RunEventHub:
                     org_listener.mark_lagging()
             return
         try:
-            entries = orjson.loads(message)["runs"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+            entries = notify.parse(message)
+        except ValueError:
             logger.warning("ignoring a malformed notification: %.200s", message)
             return
-        for org, run, first, last in entries:
-            run_id, org_id = uuid.UUID(run), uuid.UUID(org)
+        for org_id, run_id, first, last in entries:
             if run_id in self._run_listeners:
                 self._want_events(run_id, first, last)
             if org_id in self._org_listeners:

@@ -14,11 +14,10 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import notify
 from db.enums import EventKind, RunStatus
 
 logger = logging.getLogger("tracewire.liveness")
-
-NOTIFY_CHANNEL = "tracewire_events"
 
 _MARK_STALLED = text(
     """
@@ -75,11 +74,11 @@ async def mark_stalled_runs(engine: AsyncEngine, silence: timedelta) -> int:
                 for run_id, org_id, seq in marked
             ],
         )
-        payload = orjson.dumps({"runs": [[str(o), str(r), s, s] for r, o, s in marked]})
-        await conn.execute(
-            text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": NOTIFY_CHANNEL, "payload": payload.decode()},
-        )
+        for payload in notify.payloads((o, r, s, s) for r, o, s in marked):
+            await conn.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": notify.CHANNEL, "payload": payload},
+            )
     logger.info("marked %d silent runs stalled", len(marked))
     return len(marked)
 

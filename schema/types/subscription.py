@@ -9,6 +9,7 @@ from api.context import Context
 from resolvers.dataloaders import Loaders
 from resolvers.live import watch_run_events, watch_runs
 from schema.types._field import subscription
+from schema.types.filters import RunFilter
 from schema.types.run import Run
 from schema.types.run_event import RunEvent
 from schema.types.run_event_batch import RunEventBatch
@@ -42,11 +43,14 @@ class Subscription:
 
     @subscription(
         description="The caller's runs as they are created and change (status, current "
-        "node, totals), for a live runs table."
+        "node, totals), for a live runs table; `filter` as for `runs`."
     )
-    async def run_updates(self, info: Info[Context, None]) -> AsyncGenerator[Run, None]:
+    async def run_updates(
+        self, info: Info[Context, None], filter: RunFilter | None = None
+    ) -> AsyncGenerator[Run, None]:
         context = info.context
-        async for row in watch_runs(context):
+        spec = filter.to_spec() if filter is not None else None
+        async for row in watch_runs(context, spec):
             # Fresh loaders per event: a cached failedNodes would go stale between events.
             context.operation_loaders = Loaders.create(context.sessions, context.caller)
             yield Run.from_row(row)

@@ -157,7 +157,7 @@ async def _main(args: argparse.Namespace, url: str) -> dict[str, Any]:
         run = recorder.run("bench")
         assert recorder.flush(10)
         steps = int(args.rate * args.seconds)
-        expected = 1 + 2 * steps  # run created + started/finished per step
+        expected = 1 + steps  # run created + one step_finished per (instant) step
         live: list[float] = []
         polled: list[float] = []
         ready: asyncio.Queue[None] = asyncio.Queue()
