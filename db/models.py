@@ -96,7 +96,9 @@ class Run(Base):
     The rows a run owns in bulk (`steps`, `run_events`, `run_vendor_usage`, `artifacts`)
     have no foreign key to it: checking one per copied row halved the recorder's COPY
     speed, and the writer resolves each run inside the batch's transaction anyway. Deleting
-    a run therefore deletes those rows explicitly, in the same transaction.
+    a run therefore deletes those rows explicitly, in the same transaction; for the same
+    reason `steps` and `run_events` carry their run's org_id without a foreign key, so
+    deleting an organization deletes them explicitly too.
     """
 
     __tablename__ = "runs"
@@ -144,7 +146,7 @@ class Step(Base):
     __tablename__ = "steps"
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    org_id: Mapped[uuid.UUID] = _org_fk()
+    org_id: Mapped[uuid.UUID]  # the run's org, copied by the writer; no foreign key: see `Run`
     run_id: Mapped[uuid.UUID]  # no foreign key: see `Run`
     seq: Mapped[int] = mapped_column(Integer)
     # No foreign key: a parent written by another process may commit after its child.
@@ -207,7 +209,7 @@ class RunEvent(Base):
 
     run_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # no foreign key: see `Run`
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    org_id: Mapped[uuid.UUID] = _org_fk()
+    org_id: Mapped[uuid.UUID]  # the run's org, copied by the writer; no foreign key: see `Run`
     kind: Mapped[str] = mapped_column(Text)
     step_id: Mapped[uuid.UUID | None]
     artifact_id: Mapped[uuid.UUID | None]
