@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from db.engine import driver_dsn
+from db.engine import driver_dsn, with_database
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +54,4 @@ async def ensure_database(server_url: str, name: str = DATABASE_NAME) -> str:
             await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return _with_database(server_url, name)
-
-
-def _with_database(url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(driver_dsn(url)).set(database=name).render_as_string(hide_password=False)
+    return with_database(server_url, name)

@@ -19,6 +19,13 @@ def driver_dsn(url: str) -> str:
     raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]!r}")
 
 
+def with_database(url: str, database: str) -> str:
+    """The URL of another database on the same server."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(driver_dsn(url)).set(database=database).render_as_string(hide_password=False)
+
+
 def sqlalchemy_url(url: str) -> str:
     return "postgresql+asyncpg://" + driver_dsn(url)[len("postgresql://") :]
 

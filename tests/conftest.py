@@ -15,11 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import migrate
 from db.embedded import EmbeddedPostgres
-from db.engine import create_engine, driver_dsn
-
-
-def with_database(url: str, database: str) -> str:
-    return make_url(driver_dsn(url)).set(database=database).render_as_string(hide_password=False)
+from db.engine import create_engine, driver_dsn, with_database
 
 
 @pytest.fixture(scope="session")

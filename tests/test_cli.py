@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from api.cli import main
 from db import migrate
+from tests._server import free_port
 from tests.conftest import create_database, drop_database
 
 TRACEWIRE = Path(sys.executable).with_name("tracewire")
@@ -118,9 +119,9 @@ def test_a_database_url_that_is_not_postgres_is_a_usage_error(
 def test_an_unreachable_database_is_one_line_without_traceback(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    url = f"postgresql://postgres:pw@127.0.0.1:{_free_port()}/tracewire"
+    url = f"postgresql://postgres:pw@127.0.0.1:{free_port()}/tracewire"
     assert run_cli("db", "upgrade", "--database-url", url) == 1
-    assert run_cli("serve", "--port", str(_free_port()), "--database-url", url) == 1
+    assert run_cli("serve", "--port", str(free_port()), "--database-url", url) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 2
     assert err.startswith("tracewire: error: cannot connect to postgresql://postgres:***@")
@@ -143,7 +144,7 @@ def test_serving_on_a_taken_port_fails_at_once_with_one_line(
 def test_serve_answers_graphql_and_stops_cleanly_on_sigterm(
     fresh_database_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     args = ["--port", str(port), "--database-url", fresh_database_url]
     with _serving(tmp_path, *args, "--anonymous-org", "cli-test") as server:
         base = _wait_until_healthy(server, port)
@@ -166,7 +167,7 @@ def test_serve_answers_graphql_and_stops_cleanly_on_sigterm(
 def test_serve_with_demo_streams_runs_with_ordered_steps_and_failed_nodes(
     fresh_database_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     args = ["--port", str(port), "--database-url", fresh_database_url]
     with _serving(tmp_path, *args, "--demo", "--demo-rate", "5") as server:
         base = _wait_until_healthy(server, port)
@@ -253,10 +254,3 @@ def _graphql(base: str, query: str) -> dict[str, Any]:
     response.raise_for_status()
     result: dict[str, Any] = response.json()
     return result
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
