@@ -5,19 +5,40 @@ BIN := $(VENV)/bin
 # Reinstall only when pyproject.toml changes.
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint pytest
+# The web UI (web/): npm ci when the lockfile changes, vite build when a source does.
+WEB_MODULES := web/node_modules/.package-lock.json
+WEB_BUILT := web/dist/index.html
+WEB_SOURCES := $(shell find web/src web/index.html web/graphiql.html web/vite.config.ts web/tsconfig.json \
+	web/package.json -type f 2>/dev/null)
 
-demo: $(INSTALLED)
+.PHONY: demo test lint pytest web webcheck
+
+demo: $(INSTALLED) $(WEB_BUILT)
 	$(BIN)/tracewire serve --demo
 
-test: lint pytest
+test: lint webcheck pytest
+
+web: $(WEB_BUILT)
+
+# TypeScript, the frontend unit tests, and generated GraphQL types matching the SDL.
+webcheck: $(WEB_MODULES)
+	cd web && npm run --silent typecheck
+	cd web && npm run --silent test
+	cd web && npm run --silent codegen:check
+
+$(WEB_BUILT): $(WEB_MODULES) $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+$(WEB_MODULES): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-pytest: $(INSTALLED)
+# The browser tests (tests/test_ui_*.py) need the built UI.
+pytest: $(INSTALLED) $(WEB_BUILT)
 	$(BIN)/pytest
 
 $(INSTALLED): pyproject.toml | $(BIN)/python

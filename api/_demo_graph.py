@@ -19,6 +19,7 @@ from langchain_core.tools import ToolException, tool
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from api._demo_png import bar_chart
 from recorder import RunHandle, current_run, node
 
 NODES = ("classify", "plan", "research", "draft", "review")
@@ -239,6 +240,13 @@ def build_support_graph(
             llm.input_tokens, llm.output_tokens = tokens_in, tokens_out
             llm.cost = price("fake-large", tokens_in, tokens_out)
             llm.output = reply.text
+            # Files a real agent would keep: the reply as sent for review, and a chart.
+            llm.artifact(reply.text.encode(), name="draft-reply.txt", role="draft")
+            llm.artifact(
+                bar_chart([tokens_in, tokens_out, len(facts) * 100]),
+                name="draft-usage.png",
+                role="chart",
+            )
         return {"draft": reply.text}
 
     @node("review")

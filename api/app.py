@@ -1,8 +1,10 @@
 """The ASGI application: GraphQL (+ GraphiQL and websockets) at `/graphql`, CSV/JSONL
-downloads under `/export/` (api/export.py), OTLP trace ingestion (api/otlp/), and
+downloads under `/export/` (api/export.py), OTLP trace ingestion (api/otlp/), the web UI at
+`/` (api/web_ui.py) with its login-link exchange under `/auth/` (api/web_login.py), and
 `/healthz`."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,26 +15,36 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api import artifacts as artifacts_api
 from api import export
+from api.artifacts.access import opened_artifacts
 from api.auth import Authenticator
 from api.context import Services, services_of
 from api.graphql_app import GraphQLApp
 from api.live.service import running_live
+from api.login_links import LoginLinks
 from api.otlp import OtlpIngest, otlp_routes
 from api.settings import ServerSettings
+from api.web_login import login_routes
+from api.web_ui import BundledGraphiQL, web_ui_routes
 from db import migrate
 from db.engine import create_engine, session_factory
 
 HEALTH_TIMEOUT_SECONDS = 5.0
 
 
-def create_app(settings: ServerSettings) -> Starlette:
-    """The server app for `settings`. Its lifespan migrates the database (under an advisory
-    lock, so servers starting together are safe), then opens the connection pool."""
+def create_app(settings: ServerSettings, login_links: LoginLinks | None = None) -> Starlette:
+    """The server app for `settings`, and the one-time login links it printed, if any. Its
+    lifespan migrates the database (under an advisory lock, so servers starting together are
+    safe), then opens the connection pool."""
     database_url = settings.database_url
     if database_url is None:
         raise ValueError("create_app needs settings.database_url (start the embedded Postgres)")
-    otlp_ingest = OtlpIngest(database_url, spool_dir=settings.data_dir / "spool")
+    otlp_ingest = OtlpIngest(
+        database_url,
+        spool_dir=settings.data_dir / "spool",
+        store=settings.artifact_store_config,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -41,16 +53,24 @@ def create_app(settings: ServerSettings) -> Starlette:
         try:
             sessions = session_factory(engine)
             authenticator = await Authenticator.start(sessions, settings.anonymous_org)
-            async with running_live(
-                database_url=database_url,
-                notify_url=settings.notify_url,
-                engine=engine,
-                sessions=sessions,
-                stall_after=settings.stall_after,
-            ) as live:
+            async with (
+                running_live(
+                    database_url=database_url,
+                    notify_url=settings.notify_url,
+                    engine=engine,
+                    sessions=sessions,
+                    stall_after=settings.stall_after,
+                ) as live,
+                opened_artifacts(settings) as artifacts,
+            ):
                 app.state.services = Services(
-                    engine, sessions, authenticator, live.hub, live.reader
+                    engine, sessions, authenticator, live.hub, live.reader, artifacts
                 )
+                # Everything imported and opened so far lives as long as the server: out
+                # of the collector's sight, a full collection no longer walks it (it did,
+                # for 100-180 ms at a time, stalling every live stream).
+                gc.collect()
+                gc.freeze()
                 yield
         finally:
             await otlp_ingest.close()
@@ -60,10 +80,13 @@ def create_app(settings: ServerSettings) -> Starlette:
     graphql = GraphQLApp()
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/graphql", graphql),
+        Route("/graphql", BundledGraphiQL(graphql)),
         WebSocketRoute("/graphql", graphql),
         *export.routes,
+        *artifacts_api.routes,
         *otlp_routes(otlp_ingest),
+        *login_routes(login_links),
+        *web_ui_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

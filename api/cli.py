@@ -3,6 +3,7 @@
 
     tracewire serve [--host] [--port] [--data-dir] [--database-url] [--artifact-store]
                     [--anonymous-org ORG] [--demo] [--demo-rate RUNS_PER_SECOND]
+                    [--login-org ORG]
     tracewire demo [--database-url] [--data-dir] [--org demo] [--rate 2] [--runs N]
     tracewire db upgrade [--revision head] | db downgrade REVISION | db current
     tracewire keys create --org ORG [--name NAME] | keys list [--org ORG] | keys revoke PUBLIC_KEY
@@ -71,6 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
         demo_runs_per_second=args.demo_rate,
         notify_url=args.notify_url,
         stall_after=args.stall_after,
+        login_org=args.login_org,
     )
     return server.serve(settings)
 
@@ -176,6 +178,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="mark a running run stalled when its recorder is silent this long "
         "($TRACEWIRE_STALL_AFTER, 120)",
+    )
+
+    serve.add_argument(
+        "--login-org",
+        metavar="ORG",
+        help="print a one-time web UI login link into this org at start ($TRACEWIRE_LOGIN_ORG)",
     )
 
     demo = commands.add_parser(

@@ -4,6 +4,7 @@ GraphQL context of one operation (caller, session factory, DataLoaders)."""
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection, Request
@@ -15,6 +16,10 @@ from api.auth import Authenticator, Caller
 from api.live import LiveReader, RunEventHub
 from resolvers.dataloaders import Loaders
 
+if TYPE_CHECKING:
+    # Not at run time: api.artifacts' routes import this module.
+    from api.artifacts.access import ArtifactAccess
+
 
 @dataclass(frozen=True, slots=True)
 class Services:
@@ -25,6 +30,7 @@ class Services:
     authenticator: Authenticator
     hub: RunEventHub
     live_reader: LiveReader
+    artifacts: "ArtifactAccess | None" = None
 
 
 def services_of(conn: HTTPConnection) -> Services:

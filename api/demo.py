@@ -10,7 +10,8 @@ from typing import Any
 
 from api._demo_graph import PolicyViolation, SupportGraph, SupportState, build_support_graph
 from db.enums import RunStatus
-from recorder import Recorder
+from recorder import Recorder, RecorderSettings
+from storage import StoreConfig
 
 __all__ = ["run_demo"]
 
@@ -91,6 +92,7 @@ def run_demo(
     stop: threading.Event | None = None,
     max_runs: int | None = None,
     seed: int | None = None,
+    store: StoreConfig | None = None,
 ) -> int:
     """Record demo runs into `org` until `stop` is set or `max_runs` runs were recorded.
 
@@ -98,7 +100,7 @@ def run_demo(
     A run that fails is recorded as failed and the loop goes on. Setting `stop` cuts the
     run in flight short (its simulated latency) and returns. Flushes and closes the
     recorder before returning the number of runs recorded; `seed` makes the traffic
-    repeatable.
+    repeatable. Artifacts go to `store` (by default the recorder's default store).
     """
     if runs_per_second <= 0:
         raise ValueError("runs_per_second must be positive")
@@ -114,7 +116,10 @@ def run_demo(
     graph = build_support_graph(rng, pause)
     traffic = _Traffic(rng)
     interval = 1.0 / runs_per_second
-    recorder = Recorder(database_url, org=org)
+    settings = RecorderSettings()
+    if store is not None:  # the server's own store, so its download URLs work
+        settings = RecorderSettings(artifact_store=store.url, s3=store.s3)
+    recorder = Recorder(database_url, org=org, settings=settings)
     recorded = 0
     try:
         next_start = time.monotonic()

@@ -14,6 +14,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
+from api._ws_frames import FrameEncoder
 from api.auth import Unauthorized
 from api.context import Context, services_of
 from schema import schema
@@ -24,6 +25,10 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def __init__(self) -> None:
         super().__init__(schema, graphql_ide="graphiql")
+        self._frames = FrameEncoder()
+
+    def encode_json(self, data: object) -> str:
+        return self._frames.encode(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

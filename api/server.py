@@ -21,10 +21,12 @@ import asyncpg
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from api.login_links import LOGIN_TOKEN_TTL, LoginLinks
 from api.settings import ServerSettings
 from db import migrate
 from db.embedded import EmbeddedPostgres, ensure_database
 from db.engine import driver_dsn
+from storage import StoreConfig
 
 logger = logging.getLogger(__name__)
 
@@ -98,9 +100,11 @@ class DemoAgent:
         org: str = DEMO_ORG,
         runs_per_second: float = 2.0,
         max_runs: int | None = None,
+        store: StoreConfig | None = None,
     ) -> None:
         self._database_url = database_url
         self._org = org
+        self._store = store
         self._runs_per_second = runs_per_second
         self._max_runs = max_runs
         self._stop = threading.Event()
@@ -132,6 +136,7 @@ class DemoAgent:
                 runs_per_second=self._runs_per_second,
                 stop=self._stop,
                 max_runs=self._max_runs,
+                store=self._store,
             )
         except Exception:
             self.failed = True
@@ -176,7 +181,8 @@ def serve(settings: ServerSettings) -> int:
         # Imported here so that `tracewire db` and `tracewire demo` skip the GraphQL schema.
         from api.app import create_app
 
-        app = create_app(settings.with_database(database.url))
+        login_links = LoginLinks(settings.login_org) if settings.login_org else None
+        app = create_app(settings.with_database(database.url), login_links)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -184,17 +190,25 @@ def serve(settings: ServerSettings) -> int:
             lifespan="on",
             ws_ping_interval=20.0,
             ws_ping_timeout=20.0,
+            # Compressing each live message for each subscriber cost a fifth of the
+            # server's CPU with a hundred viewers; live frames are small and local.
+            ws_per_message_deflate=False,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
             access_log=False,
         )
         demo = (
-            DemoAgent(database.url, runs_per_second=settings.demo_runs_per_second)
+            DemoAgent(
+                database.url,
+                runs_per_second=settings.demo_runs_per_second,
+                store=settings.artifact_store_config,
+            )
             if settings.demo
             else None
         )
 
         def started() -> None:
-            print(_banner(settings, database), flush=True)
+            login_token = login_links.issue() if login_links is not None else None
+            print(_banner(settings, database, login_token), flush=True)
             if demo is not None:
                 demo.start()
 
@@ -221,7 +235,13 @@ def record_demo(
         # The demo may be the first to use this database (an embedded one especially).
         asyncio.run(migrate.upgrade(database.url))
         print(f"Recording demo runs into {database.description}, org {org!r}; Ctrl-C stops.")
-        demo = DemoAgent(database.url, org=org, runs_per_second=runs_per_second, max_runs=max_runs)
+        demo = DemoAgent(
+            database.url,
+            org=org,
+            runs_per_second=runs_per_second,
+            max_runs=max_runs,
+            store=settings.artifact_store_config,
+        )
         demo.start()
         try:
             demo.wait()
@@ -263,11 +283,12 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _banner(settings: ServerSettings, database: Database) -> str:
+def _banner(settings: ServerSettings, database: Database, login_token: str | None) -> str:
     base = f"http://{_browsable(settings.host)}:{settings.port}"
     lines = [
         "",
         "Tracewire is running.",
+        f"    Web UI:   {base}/",
         f"    GraphiQL: {base}/graphql",
         f"    Database: {database.description}",
     ]
@@ -280,6 +301,11 @@ def _banner(settings: ServerSettings, database: Database) -> str:
         lines.append(
             f"WARNING: anonymous access is on: requests without an API key read org "
             f"{settings.anonymous_org!r}."
+        )
+    if login_token is not None:
+        lines.append(
+            f"Sign in to the web UI as org {settings.login_org!r} with this one-time link "
+            f"(valid {LOGIN_TOKEN_TTL / 60:g} minutes):\n    {base}/?login={login_token}"
         )
     lines += ["Press Ctrl-C to stop.", ""]
     return "\n".join(lines)

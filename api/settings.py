@@ -10,6 +10,8 @@ from pathlib import Path
 
 import platformdirs
 
+from storage.config import S3Options, StoreConfig
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
@@ -26,7 +28,14 @@ class ServerSettings:
     `anonymous_org` names the organization a request without an API key reads; None (the
     default) makes a key mandatory. `notify_url` (redis://) makes Redis pub/sub the live
     wake-up transport instead of Postgres NOTIFY. A running run the recorder has not
-    touched (no step, no heartbeat) for `stall_after` seconds is marked stalled.
+    touched (no step, no heartbeat) for `stall_after` seconds is marked stalled. With
+    `login_org`, the server prints a one-time web UI login link into that organization.
+
+    Artifacts live in `artifact_store` (`s3://bucket/prefix` with the `s3` options, or a
+    directory; by default `data_dir/artifacts`). Download URLs handed out in GraphQL last
+    `artifact_url_ttl` seconds: presigned S3 URLs, or server URLs signed with
+    `artifact_signing_secret` (by default a random one kept in `data_dir`; servers behind
+    one load balancer need the same one).
     """
 
     database_url: str | None = None
@@ -39,6 +48,10 @@ class ServerSettings:
     demo_runs_per_second: float = 2.0
     notify_url: str | None = None
     stall_after: float = 120.0
+    login_org: str | None = None
+    s3: S3Options = field(default_factory=S3Options)
+    artifact_url_ttl: int = 600
+    artifact_signing_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -53,13 +66,22 @@ class ServerSettings:
             ("redis://", "rediss://")
         ):
             raise ValueError("TRACEWIRE_NOTIFY_URL must be a redis:// URL (or unset for Postgres)")
+        if not 0 < self.artifact_url_ttl <= 7 * 24 * 3600:
+            raise ValueError("artifact URLs must live 1 s to 7 days (S3's limit)")
+        StoreConfig(self.artifact_store_url, self.s3)  # a bad store URL fails at startup
         if self.stall_after <= 0:
             raise ValueError("stall_after must be a positive number of seconds")
+        if self.login_org is not None and not self.login_org.strip():
+            raise ValueError("the login link's organization must not be empty")
 
     @property
     def artifact_store_url(self) -> str:
         """Where artifacts go: an `s3://bucket/prefix` URL or a local directory."""
         return self.artifact_store or str(self.data_dir / "artifacts")
+
+    @property
+    def artifact_store_config(self) -> StoreConfig:
+        return StoreConfig(self.artifact_store_url, self.s3)
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -84,6 +106,13 @@ class ServerSettings:
             values["port"] = int(port)
         if store := env.get("TRACEWIRE_ARTIFACT_STORE"):
             values["artifact_store"] = store
+        values["s3"] = S3Options.from_env(env)
+        if ttl := env.get("TRACEWIRE_ARTIFACT_URL_TTL"):
+            if not ttl.isdigit():
+                raise ValueError(f"TRACEWIRE_ARTIFACT_URL_TTL must be seconds, got {ttl!r}")
+            values["artifact_url_ttl"] = int(ttl)
+        if secret := env.get("TRACEWIRE_ARTIFACT_SIGNING_SECRET"):
+            values["artifact_signing_secret"] = secret
         if org := env.get("TRACEWIRE_ANONYMOUS_ORG"):
             values["anonymous_org"] = org
         if notify := env.get("TRACEWIRE_NOTIFY_URL"):
@@ -93,5 +122,7 @@ class ServerSettings:
                 values["stall_after"] = float(stall)
             except ValueError:
                 raise ValueError(f"TRACEWIRE_STALL_AFTER must be seconds, got {stall!r}") from None
+        if login_org := env.get("TRACEWIRE_LOGIN_ORG"):
+            values["login_org"] = login_org
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

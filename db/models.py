@@ -230,6 +230,7 @@ class Artifact(Base):
     run_id: Mapped[uuid.UUID]  # no foreign key: see `Run`
     step_id: Mapped[uuid.UUID | None]
     role: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text, server_default="")  # the file name, for downloads
     storage_key: Mapped[str] = mapped_column(Text, unique=True)
     mime_type: Mapped[str] = mapped_column(Text)
     size_bytes: Mapped[int] = mapped_column(BigInteger)

@@ -3,6 +3,8 @@
 from typing import TYPE_CHECKING, Any
 
 from recorder._context import current_run
+from recorder._records import ErrorInfo
+from recorder.artifact_dir import ArtifactDirectory
 from recorder.node import node, stage
 from recorder.prices import ModelPrice
 from recorder.recorder import Recorder
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
     from recorder.langchain import TracewireCallbackHandler
 
 __all__ = [
+    "ArtifactDirectory",
+    "ErrorInfo",
     "MemorySink",
     "ModelPrice",
     "Recorder",

@@ -17,8 +17,10 @@ import orjson
 
 from db.enums import EventKind, RunStatus, StepStatus, StepType
 from recorder._records import (
+    ARTIFACT_ADDED,
     RUN_CLOSED,
     RUN_OPENED,
+    RUN_UPDATED,
     STEP_ENDED,
     STEP_STARTED,
     Record,
@@ -30,6 +32,9 @@ _NODE = StepType.NODE.value
 _NO_DATA = "{}"
 _STEP_STARTED = EventKind.STEP_STARTED.value
 _STEP_FINISHED = EventKind.STEP_FINISHED.value
+_ARTIFACT_ADDED = EventKind.ARTIFACT_ADDED.value
+# Kinds whose position 1 is their own id and 2 their run's.
+_RUN_SECOND = frozenset({STEP_STARTED, STEP_ENDED, ARTIFACT_ADDED})
 _STATUS_DATA: dict[str, str] = {}
 
 
@@ -40,13 +45,22 @@ def _status_data(status: str) -> str:
     return data
 
 
+def _artifact_data(record: Record) -> str:
+    """What a subscriber shows before it reads the artifact: name, role, type, size."""
+    _, _, _, _, role, name, _, mime_type, size_bytes = record[:9]
+    return orjson.dumps(
+        {"role": role, "name": name, "mime_type": mime_type, "size_bytes": size_bytes}
+    ).decode()
+
+
 @dataclass(slots=True)
 class RunDelta:
     """One run's share of a batch; applied with one UPDATE under the run's row lock."""
 
     new_steps: list[tuple[Record, Record | None]] = field(default_factory=list)
     ended_steps: list[Record] = field(default_factory=list)  # started in an earlier batch
-    events: list[tuple[str, str | None, str]] = field(default_factory=list)
+    # (kind, step id, data, artifact id)
+    events: list[tuple[str, str | None, str, str | None]] = field(default_factory=list)
     errors: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -54,6 +68,9 @@ class RunDelta:
     current_node: str | None = None
     closes: list[Record] = field(default_factory=list)
     vendor: list[Record] = field(default_factory=list)
+    # No event: run_events.kind has no kind for it, and a run's fields are read, not replayed.
+    updates: list[Record] = field(default_factory=list)
+    artifacts: list[Record] = field(default_factory=list)
 
     def count_end(self, end: Record) -> None:
         if end[3] == _FAILED:
@@ -70,7 +87,7 @@ def plan(records: Iterable[Record]) -> dict[str, RunDelta]:
     started: dict[str, tuple[list[Any], int]] = {}
     for record in records:
         kind = record[0]
-        run = record[2] if kind in (STEP_STARTED, STEP_ENDED) else record[1]
+        run = record[2] if kind in _RUN_SECOND else record[1]
         delta = deltas.get(run)
         if delta is None:
             delta = deltas[run] = RunDelta()
@@ -78,11 +95,11 @@ def plan(records: Iterable[Record]) -> dict[str, RunDelta]:
             pair: list[Any] = [record, None]
             started[record[1]] = (pair, len(delta.events))
             delta.new_steps.append(pair)  # type: ignore[arg-type]
-            delta.events.append((_STEP_STARTED, record[1], _NO_DATA))
+            delta.events.append((_STEP_STARTED, record[1], _NO_DATA, None))
             if record[5] == _NODE:
                 delta.current_node = record[4]
         elif kind == STEP_ENDED:
-            event = (_STEP_FINISHED, record[1], _status_data(record[3]))
+            event = (_STEP_FINISHED, record[1], _status_data(record[3]), None)
             new = started.get(record[1])
             if new is not None:
                 # Started and ended in this batch: one event says the step changed.
@@ -93,10 +110,17 @@ def plan(records: Iterable[Record]) -> dict[str, RunDelta]:
                 delta.events.append(event)
             delta.count_end(record)
         elif kind == RUN_OPENED:
-            delta.events.append((EventKind.RUN_CREATED, None, _status_data(RunStatus.RUNNING)))
+            delta.events.append(
+                (EventKind.RUN_CREATED, None, _status_data(RunStatus.RUNNING), None)
+            )
         elif kind == RUN_CLOSED:
             delta.closes.append(record)
-            delta.events.append((EventKind.RUN_STATUS_CHANGED, None, _status_data(record[2])))
+            delta.events.append((EventKind.RUN_STATUS_CHANGED, None, _status_data(record[2]), None))
+        elif kind == ARTIFACT_ADDED:
+            delta.artifacts.append(record)
+            delta.events.append((_ARTIFACT_ADDED, record[3], _artifact_data(record), record[1]))
+        elif kind == RUN_UPDATED:
+            delta.updates.append(record)
         else:
             delta.vendor.append(record)
     return deltas

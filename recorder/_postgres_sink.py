@@ -34,7 +34,8 @@ STEP_COLUMNS = (
     "output", "payload", "started_at", "ended_at", "latency_ms", "model", "vendor",
     "input_tokens", "output_tokens", "cost", "error_code", "error_message", "error_traceback",
 )  # fmt: skip
-EVENT_COLUMNS = ("run_id", "seq", "org_id", "kind", "step_id", "data")
+EVENT_COLUMNS = ("run_id", "seq", "org_id", "kind", "step_id", "data", "artifact_id")
+_STEPS_KEY = "pk_steps"
 
 
 def _encode_timestamp(epoch: float) -> tuple[int]:
@@ -100,7 +101,15 @@ class PostgresSink:
     async def _write(self, batch: Batch) -> None:
         conn = await self._connection()
         try:
-            await self._write_on(conn, batch)
+            try:
+                await self._write_on(conn, batch)
+            except asyncpg.UniqueViolationError as error:
+                if error.constraint_name != _STEPS_KEY:
+                    raise
+                # A step id that is already stored: given by the caller (a span sent twice
+                # over OTLP), not made here. Retrying the batch as it is would fail forever.
+                records = await _sql.without_stored_steps(conn, batch.records)
+                await self._write_on(conn, batch._replace(records=records))
         except BaseException:
             # The connection may be mid-transaction or broken: start clean next time.
             self._conn = None
@@ -147,9 +156,9 @@ class PostgresSink:
                     seq += 1
                     step_rows.append(step_row(start, end, org_id, seq))
                 seq = last_event - len(delta.events)
-                for kind, step_id, data in delta.events:
+                for event in delta.events:
                     seq += 1
-                    event_rows.append((run_id, seq, org_id, kind, step_id, data))
+                    event_rows.append((run_id, seq, org_id, *event))
                 if delta.events:
                     first = last_event - len(delta.events) + 1
                     ranges.append([str(org_id), str(uuid.UUID(run_id)), first, last_event])
@@ -192,7 +201,11 @@ class PostgresSink:
 async def _apply_rest(conn: asyncpg.Connection, org_id: uuid.UUID, delta: RunDelta) -> None:
     if delta.ended_steps:
         await _sql.finish_steps(conn, delta.ended_steps)
+    if delta.updates:
+        await _sql.update_runs(conn, delta.updates)
     if delta.closes:
         await _sql.close_runs(conn, delta.closes)
     if delta.vendor:
         await _sql.add_vendor_usage(conn, org_id, delta.vendor)
+    if delta.artifacts:
+        await _sql.insert_artifacts(conn, org_id, delta.artifacts)

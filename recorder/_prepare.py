@@ -9,12 +9,15 @@ import logging
 import math
 import time
 import traceback
+from datetime import datetime
 from typing import Any
 
 from recorder._ids import as_hex
 from recorder._records import (
+    ARTIFACT_ADDED,
     RUN_CLOSED,
     RUN_OPENED,
+    RUN_UPDATED,
     STEP_ENDED,
     STEP_STARTED,
     ErrorInfo,
@@ -33,6 +36,19 @@ def wall_clock_anchor() -> float:
     return time.time() - time.perf_counter()
 
 
+def epoch(at: float | datetime, anchor: float) -> float:
+    """A raw record's time in epoch seconds: a `perf_counter()` reading, or a given time."""
+    if isinstance(at, datetime):
+        return at.timestamp()
+    return anchor + at
+
+
+def latency_ms(started: float | datetime, ended: float | datetime, anchor: float) -> float:
+    if isinstance(started, float) and isinstance(ended, float):
+        return (ended - started) * 1000  # exact: epoch seconds would lose the microseconds
+    return (epoch(ended, anchor) - epoch(started, anchor)) * 1000
+
+
 def prepare(record: Record, anchor: float) -> tuple[Any, ...]:
     """Any raw record but a STEP_INSTANT (see `prepare_instant`)."""
     kind = record[0]
@@ -49,7 +65,7 @@ def prepare(record: Record, anchor: float) -> tuple[Any, ...]:
             to_json(payload),
             optional_text(model),
             optional_text(vendor),
-            anchor + at,
+            epoch(at, anchor),
         )
     if kind == STEP_ENDED:
         _, step, run, status, output, payload, model, vendor, in_tok, out_tok, cost = record[:11]
@@ -67,8 +83,8 @@ def prepare(record: Record, anchor: float) -> tuple[Any, ...]:
             _count(out_tok),
             _amount(cost),
             *error_fields(error),
-            anchor + at,
-            (at - started) * 1000,
+            epoch(at, anchor),
+            latency_ms(started, at, anchor),
         )
     if kind == RUN_OPENED:
         _, run, org, agent, user_id, conversation_id, input_, metadata, tags, at = record
@@ -82,7 +98,7 @@ def prepare(record: Record, anchor: float) -> tuple[Any, ...]:
             to_json(input_),
             to_json(metadata),
             None if tags is None else [text(tag) for tag in tags],
-            anchor + at,
+            epoch(at, anchor),
         )
     if kind == RUN_CLOSED:
         _, run, status, output, error_code, error_message, at = record
@@ -94,8 +110,13 @@ def prepare(record: Record, anchor: float) -> tuple[Any, ...]:
             to_json(output),
             optional_text(error_code),
             message[:MAX_ERROR_MESSAGE] if message else message,
-            anchor + at,
+            epoch(at, anchor),
         )
+    if kind == RUN_UPDATED:
+        _, run, changes = record
+        return (kind, f"{run:032x}", _run_changes(changes, anchor))
+    if kind == ARTIFACT_ADDED:
+        return tuple(record)  # made in wire form by the uploader thread
     _, run, vendor, calls, errors, rate_limit_hits, in_tok, out_tok, cost = record
     return (
         kind,
@@ -120,14 +141,15 @@ def prepare_instant(record: Record, anchor: float) -> tuple[tuple[Any, ...], tup
         optional_text(model),
         optional_text(vendor),
     )
+    started_at, ended_at = epoch(started, anchor), epoch(at, anchor)
     start = (
         STEP_STARTED, step_hex, run_hex, None if parent is None else as_hex(parent), text(name),
-        str(type_), to_json(input_), to_json(payload), model, vendor, anchor + started,
+        str(type_), to_json(input_), to_json(payload), model, vendor, started_at,
     )  # fmt: skip
     end = (
         STEP_ENDED, step_hex, run_hex, status, to_json(output), None, model, vendor,
-        _count(in_tok), _count(out_tok), _amount(cost), *error_fields(error), anchor + at,
-        (at - started) * 1000,
+        _count(in_tok), _count(out_tok), _amount(cost), *error_fields(error), ended_at,
+        latency_ms(started, at, anchor),
     )  # fmt: skip
     return start, end
 
@@ -138,9 +160,36 @@ def error_fields(error: ErrorInfo | None) -> tuple[str | None, str | None, str |
         return None, None, None
     exc, code, tb = error
     if isinstance(exc, BaseException):
-        trace = "".join(traceback.format_exception(type(exc), exc, tb))
+        if isinstance(tb, str):
+            trace = tb
+        else:
+            trace = "".join(traceback.format_exception(type(exc), exc, tb))
         return text(code or type(exc).__name__), text(exc)[:MAX_ERROR_MESSAGE], text(trace)
-    return text(code or "error"), text(exc)[:MAX_ERROR_MESSAGE], None
+    given = tb if isinstance(tb, str) else None
+    return text(code or "error"), text(exc)[:MAX_ERROR_MESSAGE], optional_text(given)
+
+
+# `runs` columns a RUN_UPDATED may set, and how each is prepared.
+_JSON_COLUMNS = frozenset({"input", "output", "metadata"})
+_TEXT_COLUMNS = frozenset(
+    {"agent", "user_id", "conversation_id", "external_trace_url", "error_code", "error_message"}
+)
+_TIME_COLUMNS = frozenset({"started_at", "finished_at"})
+RUN_COLUMNS = _JSON_COLUMNS | _TEXT_COLUMNS | _TIME_COLUMNS | {"tags"}
+
+
+def _run_changes(changes: dict[str, Any], anchor: float) -> dict[str, Any]:
+    prepared: dict[str, Any] = {}
+    for column, value in changes.items():
+        if column in _JSON_COLUMNS:
+            prepared[column] = to_json(value)
+        elif column in _TEXT_COLUMNS:
+            prepared[column] = optional_text(value)
+        elif column in _TIME_COLUMNS:
+            prepared[column] = None if value is None else epoch(value, anchor)
+        elif column == "tags":
+            prepared[column] = None if value is None else [text(tag) for tag in value]
+    return prepared
 
 
 _INT32_MAX = 2**31 - 1

@@ -20,6 +20,14 @@ Position 0 of every record is its kind. Layouts, raw → wire:
                   started_at, status, output, input_tokens, output_tokens, cost, error, at
     VENDOR_USED   kind, run, vendor, calls, errors, rate_limit_hits, input_tokens,
                   output_tokens, cost
+    RUN_UPDATED   kind, run, changes (a dict of `runs` column → value: only what changed;
+                  `metadata` merges into the run's, the rest replace)
+    ARTIFACT_ADDED  wire only, queued by the artifact uploader once the object is stored:
+                  kind, artifact, run, step, role, name, storage_key, mime_type,
+                  size_bytes, sha256, at (epoch seconds)
+
+A time (`at`, `started_at`) is a `perf_counter()` reading, or a timezone-aware `datetime`
+when the caller gave the real time (spans ingested over OTLP carry their own).
 """
 
 from collections.abc import Sequence
@@ -32,6 +40,8 @@ STEP_STARTED = 2
 STEP_ENDED = 3
 VENDOR_USED = 4
 STEP_INSTANT = 5
+ARTIFACT_ADDED = 6
+RUN_UPDATED = 7
 
 # Plain tuples (or lists, after the spool's JSON round trip): a NamedTuple costs 15x more
 # to build, and the hot path builds two per step.
@@ -42,11 +52,12 @@ class ErrorInfo(NamedTuple):
     """An exception or a message; `code` defaults to the exception's class name.
 
     The traceback is taken when the error is recorded (the exception's own grows while it
-    propagates) and formatted by the writer."""
+    propagates) and formatted by the writer; or it is text already (a stack trace that
+    arrived over OTLP, or from another process)."""
 
     error: BaseException | str
     code: str | None = None
-    traceback: TracebackType | None = None
+    traceback: TracebackType | str | None = None
 
     @classmethod
     def of(cls, error: BaseException | str, code: str | None = None) -> "ErrorInfo":

@@ -6,7 +6,30 @@ from typing import Any
 import asyncpg
 
 from recorder._batch_plan import RunDelta
-from recorder._records import Record
+from recorder._prepare import RUN_COLUMNS
+from recorder._records import STEP_ENDED, STEP_STARTED, Record
+
+
+async def without_stored_steps(conn: asyncpg.Connection, records: list[Record]) -> list[Record]:
+    """The batch less the steps whose id is stored already or came earlier in the batch,
+    each with the end that follows its start (a span sent twice is the same step twice)."""
+    starts = [r[1] for r in records if r[0] == STEP_STARTED]
+    rows = await conn.fetch("SELECT id FROM steps WHERE id = ANY($1::uuid[])", starts)
+    seen = {row["id"].hex for row in rows}
+    dropped: dict[str, int] = {}
+    kept: list[Record] = []
+    for record in records:
+        kind = record[0]
+        if kind == STEP_STARTED:
+            if record[1] in seen:
+                dropped[record[1]] = dropped.get(record[1], 0) + 1
+                continue
+            seen.add(record[1])
+        elif kind == STEP_ENDED and dropped.get(record[1]):
+            dropped[record[1]] -= 1
+            continue
+        kept.append(record)
+    return kept
 
 
 async def ensure_org(conn: asyncpg.Connection, slug: str) -> uuid.UUID:
@@ -107,6 +130,34 @@ async def finish_steps(conn: asyncpg.Connection, ended: list[Record]) -> None:
     )
 
 
+async def update_runs(conn: asyncpg.Connection, updates: list[Record]) -> None:
+    """RUN_UPDATED records, in order. Column names come from the record, so only those
+    `_prepare` lets through are written (a spooled record from elsewhere gets no say)."""
+    for update in updates:
+        changes = {k: v for k, v in update[2].items() if k in RUN_COLUMNS}
+        if not changes:
+            continue
+        columns = sorted(changes)
+        assignments = ", ".join(
+            f"{column} = {_RUN_UPDATE_VALUE.get(column, '${}').format(i)}"
+            for i, column in enumerate(columns, start=2)
+        )
+        await conn.execute(
+            f"UPDATE runs SET {assignments}, updated_at = now() WHERE id = $1",
+            update[1],
+            *(changes[column] for column in columns),
+        )
+
+
+_RUN_UPDATE_VALUE = {
+    "input": "${}::jsonb",
+    "output": "${}::jsonb",
+    # Merged, so trace metadata arriving over several requests adds up.
+    "metadata": "metadata || COALESCE(${}::jsonb, '{{}}')",
+    "tags": "COALESCE(${}::text[], '{{}}')",
+}
+
+
 async def close_runs(conn: asyncpg.Connection, closes: list[Record]) -> None:
     await conn.executemany(
         "UPDATE runs SET status = $2, output = COALESCE($3::jsonb, output), "
@@ -154,4 +205,17 @@ async def record_health(
         health["failed_attempts"],
         health["last_batch_ms"],
         health["last_error"],
+    )
+
+
+async def insert_artifacts(
+    conn: asyncpg.Connection, org_id: uuid.UUID, artifacts: list[Record]
+) -> None:
+    """Artifacts whose objects are stored already (the uploader queues them only then), in
+    the run's org."""
+    await conn.executemany(
+        "INSERT INTO artifacts (id, org_id, run_id, step_id, role, name, storage_key, "
+        "mime_type, size_bytes, sha256, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+        [(a[1], org_id, *a[2:11]) for a in artifacts],
     )

@@ -15,6 +15,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,7 @@ class BatchWriter:
         identity: dict[str, Any],
         open_runs: set[int] | None = None,
         heartbeat_interval: float = 10.0,
+        offload: Callable[[Record], Record] | None = None,
     ) -> None:
         self.queue: deque[Record | _FlushMarker] = deque()
         self._sink = sink
@@ -104,6 +106,8 @@ class BatchWriter:
         self._identity = identity
         self._open_runs = open_runs if open_runs is not None else set()
         self._heartbeat_interval = heartbeat_interval
+        # Moves step values over the inline limit to the artifact store (`_offload`).
+        self._offload = offload
         self._next_heartbeat = time.monotonic() + heartbeat_interval
         self._spool = Spool(spool_dir) if spool_dir is not None else None
         self._orphans: list[Orphan] = []
@@ -256,6 +260,8 @@ class BatchWriter:
                 records.extend(prepare_instant(item, anchor))
             else:
                 records.append(prepare(item, anchor))
+        if self._offload is not None:
+            records = [self._offload(record) for record in records]
         return _Outgoing(Batch(f"{ids.new():032x}", records), markers)
 
     def _send(self, batch: Batch) -> bool:

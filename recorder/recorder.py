@@ -12,17 +12,27 @@ import time
 import uuid
 import weakref
 from collections import deque
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from recorder._artifacts import Artifacts
 from recorder._ids import as_uuid, ids
-from recorder._records import RUN_OPENED, Record
+from recorder._records import RUN_OPENED, RUN_UPDATED, Record
+from recorder._tee_sink import TeeSink
 from recorder._writer import BatchWriter
 from recorder.run import RunHandle
 from recorder.settings import RecorderSettings
 from recorder.sink import Sink
 from recorder.stats import RecorderStats
+from recorder.step import aware
+
+if TYPE_CHECKING:
+    from recorder._langfuse_mirror import LangfuseMirror
 
 logger = logging.getLogger("tracewire.recorder")
+# The Langfuse mirror's share of `close`: enough to hand over trace URLs and what the SDK
+# holds, bounded so that a Langfuse that is away cannot hold an exiting agent for long.
+_MIRROR_CLOSE_S = 5.0
 
 # Writers a forked child inherited: kept referenced so that collecting them never touches
 # the parent's connection or files.
@@ -72,6 +82,8 @@ class Recorder:
         # Ids (ints) of the runs open in this process, heartbeated by the writer; changed
         # only when a run opens, is attached or finishes (set operations hold the GIL).
         self._open_runs: set[int] = set()
+        self._mirror: LangfuseMirror | None = None
+        self._artifacts = Artifacts(self.settings, lambda: self._writer)
         self._writer = self._new_writer()
         self._queue: deque[Any] = self._writer.queue
         self._wake = self._writer.wake
@@ -98,12 +110,15 @@ class Recorder:
         metadata: dict[str, Any] | None = None,
         tags: list[str] | None = None,
         run_id: uuid.UUID | None = None,
+        started_at: datetime | None = None,
     ) -> RunHandle:
-        """Open a run (status running) in the recorder's organization."""
+        """Open a run (status running) in the recorder's organization. `started_at` is for
+        runs recorded after the fact (a trace from another tracer); by default it is now."""
         run_id = run_id or as_uuid(ids.new())
+        at = time.perf_counter() if started_at is None else aware(started_at, "started_at")
         self._push(
             (RUN_OPENED, run_id.int, self.settings.org, agent, user_id, conversation_id, input,
-             metadata, tags, time.perf_counter())
+             metadata, tags, at)
         )  # fmt: skip
         self._open_runs.add(run_id.int)
         return RunHandle(self, run_id)
@@ -115,8 +130,11 @@ class Recorder:
         return handle
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Block until everything recorded so far is committed; False on timeout."""
-        return self._writer.flush(timeout)
+        """Block until everything recorded so far is committed, artifacts included; False
+        on timeout (or when an artifact had to be parked on disk: see `stats()`)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        uploaded = self._artifacts.flush(timeout)
+        return self._writer.flush(None if deadline is None else _left(deadline)) and uploaded
 
     def close(self, timeout: float | None = None) -> bool:
         """Commit what is queued (waiting at most `timeout`, default from settings), spool
@@ -125,12 +143,30 @@ class Recorder:
         if self._closed:
             return self._writer.close(0)
         self._closed = True
+        limit = self.settings.close_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        # First: a stored artifact's record goes to the writer, which must still be open.
+        uploaded = self._artifacts.close(limit)
+        mirror = self._mirror
+        if mirror is not None:
+            # Everything committed reaches the mirror, and the trace URLs it hands back
+            # are queued, before the writer stops.
+            self._writer.flush(limit)
+            mirror.drain(min(_left(deadline), _MIRROR_CLOSE_S))
         self._queue = _Closed()
-        return self._writer.close(self.settings.close_timeout if timeout is None else timeout)
+        committed = self._writer.close(_left(deadline))
+        if mirror is not None:
+            mirror.close(min(_left(deadline), _MIRROR_CLOSE_S))
+        return committed and uploaded
 
     def stats(self) -> RecorderStats:
         """Queue depth, spooled bytes, dropped records, batch latency: see `RecorderStats`."""
-        return self._writer.stats()
+        stats = dataclasses.replace(self._writer.stats(), **self._artifacts.counters())
+        if self._mirror is not None:
+            stats = dataclasses.replace(
+                stats, mirrored=self._mirror.mirrored, mirror_dropped=self._mirror.dropped
+            )
+        return stats
 
     def __enter__(self) -> "Recorder":
         return self
@@ -151,6 +187,8 @@ class Recorder:
 
             assert self.settings.database_url is not None
             sink = PostgresSink(self.settings.database_url, self.settings.notify_url)
+        if self.settings.mirrors_to_langfuse:
+            sink = self._mirrored(sink)
         identity = {
             "recorder_id": f"{ids.new():032x}",
             "org": self.settings.org,
@@ -167,7 +205,24 @@ class Recorder:
             identity=identity,
             open_runs=self._open_runs,
             heartbeat_interval=self.settings.heartbeat_interval,
+            offload=self._artifacts.offload,
         )
+
+    def _mirrored(self, sink: Sink) -> Sink:
+        from recorder._langfuse_mirror import LangfuseMirror, LangfuseTarget
+
+        settings = self.settings
+        assert settings.langfuse_public_key is not None
+        assert settings.langfuse_secret_key is not None
+        target = LangfuseTarget(
+            settings.langfuse_public_key, settings.langfuse_secret_key, settings.langfuse_host
+        )
+        self._mirror = LangfuseMirror(target, self._set_trace_url)
+        return TeeSink(sink, self._mirror.offer)
+
+    def _set_trace_url(self, run_hex: str, url: str) -> None:
+        if not isinstance(self._queue, _Closed):  # the mirror outlived close: no one to tell
+            self._push((RUN_UPDATED, int(run_hex, 16), {"external_trace_url": url}))
 
     def _after_fork(self) -> None:
         # The child inherits the queue but not the thread; the parent writes what it
@@ -175,10 +230,15 @@ class Recorder:
         if self._closed:
             return
         self._writer.forget_after_fork()
+        self._artifacts.after_fork()
         _abandoned.append(self._writer)
         self._writer = self._new_writer()
         self._queue = self._writer.queue
         self._wake = self._writer.wake
+
+
+def _left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.0)
 
 
 def _close_at_exit(ref: "weakref.ref[Recorder]") -> None:

@@ -2,17 +2,30 @@
 
 import time
 import uuid
+from collections.abc import Iterable
 from contextvars import Token
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from db.enums import RunStatus, StepStatus, StepType
 from recorder._context import current_run_var, current_step_var
 from recorder._ids import as_uuid, ids
-from recorder._records import RUN_CLOSED, STEP_INSTANT, STEP_STARTED, VENDOR_USED, ErrorInfo
-from recorder.step import StepHandle
+from recorder._records import (
+    RUN_CLOSED,
+    RUN_UPDATED,
+    STEP_INSTANT,
+    STEP_STARTED,
+    VENDOR_USED,
+    ErrorInfo,
+)
+from recorder.step import StepHandle, aware
 
 if TYPE_CHECKING:
+    import os
+
+    from recorder._artifact_job import Source
+    from recorder.artifact_dir import ArtifactDirectory
     from recorder.recorder import Recorder
 
 _STEP_TYPES = frozenset(StepType)
@@ -21,6 +34,7 @@ _COMPLETED = StepStatus.COMPLETED.value
 _FAILED = StepStatus.FAILED.value
 _clock = time.perf_counter
 _get_step = current_step_var.get
+_UNSET: Any = object()
 
 
 class RunHandle:
@@ -56,8 +70,14 @@ class RunHandle:
         model: str | None = None,
         vendor: str | None = None,
         payload: dict[str, Any] | None = None,
+        step_id: uuid.UUID | None = None,
+        started_at: datetime | None = None,
     ) -> StepHandle:
-        """Start a step now; it ends when its `with` block ends or on `step.end(...)`."""
+        """Start a step now; it ends when its `with` block ends or on `step.end(...)`.
+
+        `step_id` and `started_at` are for steps recorded after the fact (spans converted
+        from another tracer): an id the caller derives, so that children recorded later or
+        elsewhere can name it as their parent, and the time the work really started."""
         if type not in _STEP_TYPES:
             # Checked here: a bad type reaching the database would fail a whole batch.
             raise ValueError(f"unknown step type {type!r}")
@@ -67,13 +87,15 @@ class RunHandle:
             parent_id = current._id if current is not None and current.run is self else None
         else:
             parent_id = parent._id if isinstance(parent, StepHandle) else parent
-        step_id = ids.prefix | next(ids.counter)
-        started = _clock()
+        iid = ids.prefix | next(ids.counter) if step_id is None else step_id.int
+        started: float | datetime = (
+            _clock() if started_at is None else aware(started_at, "started_at")
+        )
         self._recorder._queue.append(
-            (STEP_STARTED, step_id, self._iid, parent_id, name, type, input, payload,
+            (STEP_STARTED, iid, self._iid, parent_id, name, type, input, payload,
              model, vendor, started)
         )  # fmt: skip
-        handle = StepHandle(self, step_id, name, type, started)
+        handle = StepHandle(self, iid, name, type, started)
         if model is not None:
             handle.model = model
         if vendor is not None:
@@ -166,6 +188,43 @@ class RunHandle:
     def info(self, message: str, *, name: str = "info", **data: Any) -> uuid.UUID:
         return self._instant(name, StepType.INFO, payload={"message": message, "data": data})
 
+    # -- files ----------------------------------------------------------------------------
+
+    def artifact(
+        self,
+        source: "Source",
+        *,
+        name: str | None = None,
+        role: str = "output",
+        mime_type: str | None = None,
+        step: StepHandle | uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        """Store a file the run produced: `bytes`, a file path, or a binary stream (which the
+        recorder then owns and closes). Uploads in the background; the artifact shows on
+        the run (and on `step`, if given) once stored. `name` defaults to the file's,
+        `mime_type` is guessed from the name or the content. Returns the artifact's id."""
+        step_id = step.id if isinstance(step, StepHandle) else step
+        return self._recorder._artifacts.submit(
+            self.id, step_id, source, name=name, role=role, mime_type=mime_type
+        )
+
+    def artifact_dir(
+        self,
+        path: "str | os.PathLike[str]",
+        *,
+        role: str = "output",
+        step: StepHandle | uuid.UUID | None = None,
+        interval: float = 1.0,
+    ) -> "ArtifactDirectory":
+        """Files written under `path` become artifacts of this run: see `ArtifactDirectory`."""
+        from recorder.artifact_dir import ArtifactDirectory
+
+        return ArtifactDirectory(
+            lambda file, name: self.artifact(file, name=name, role=role, step=step),
+            path,
+            interval=interval,
+        )
+
     # -- counters and the run's end -----------------------------------------------------
 
     def vendor_usage(
@@ -185,6 +244,32 @@ class RunHandle:
              output_tokens, cost)
         )  # fmt: skip
 
+    def update(
+        self,
+        *,
+        agent: str = _UNSET,
+        user_id: str | None = _UNSET,
+        conversation_id: str | None = _UNSET,
+        input: Any = _UNSET,
+        output: Any = _UNSET,
+        metadata: dict[str, Any] = _UNSET,
+        tags: Iterable[str] = _UNSET,
+        external_trace_url: str | None = _UNSET,
+        started_at: datetime = _UNSET,
+    ) -> None:
+        """Change the run's fields after it opened; only the arguments given are changed.
+        `metadata` is merged into the run's; the rest replace. `external_trace_url` links
+        the run to the same trace elsewhere (e.g. in Langfuse)."""
+        changes = {k: v for k, v in locals().items() if v is not _UNSET and k != "self"}
+        if "metadata" in changes and not isinstance(changes["metadata"], dict):
+            raise ValueError("metadata must be a dict")
+        if "tags" in changes:
+            changes["tags"] = list(changes["tags"])
+        if "started_at" in changes:
+            aware(changes["started_at"], "started_at")
+        if changes:
+            self._recorder._push((RUN_UPDATED, self._iid, changes))
+
     def finish(
         self,
         status: RunStatus | str = RunStatus.COMPLETED,
@@ -192,16 +277,20 @@ class RunHandle:
         output: Any = None,
         error_code: str | None = None,
         error_message: str | None = None,
+        finished_at: datetime | None = None,
     ) -> None:
+        """End the run with a final status. `finished_at` is for runs recorded after the
+        fact; by default it is now."""
         status = RunStatus(status)
         if not status.is_final:
             raise ValueError(
                 f"a run finishes as completed, partial, failed or cancelled, not {status}"
             )
+        at = _clock() if finished_at is None else aware(finished_at, "finished_at")
         self._finished = True
         self._recorder._open_runs.discard(self._iid)
         self._recorder._push(
-            (RUN_CLOSED, self._iid, status.value, output, error_code, error_message, _clock())
+            (RUN_CLOSED, self._iid, status.value, output, error_code, error_message, at)
         )
 
     def fail(self, error: BaseException | str, *, code: str | None = None) -> None:

@@ -3,6 +3,7 @@
 import time
 import uuid
 from contextvars import Token
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,10 @@ from recorder._ids import as_uuid
 from recorder._records import STEP_ENDED, ErrorInfo
 
 if TYPE_CHECKING:
+    import os
+
+    from recorder._artifact_job import Source
+    from recorder.artifact_dir import ArtifactDirectory
     from recorder.run import RunHandle
 
 _UNSET: Any = object()
@@ -19,6 +24,13 @@ _COMPLETED = StepStatus.COMPLETED.value
 _FAILED = StepStatus.FAILED.value
 _STATUSES = frozenset(StepStatus)
 _clock = time.perf_counter
+
+
+def aware(at: datetime, what: str) -> datetime:
+    """A given time must say its timezone: a naive one would be read as local time."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime")
+    return at
 
 
 class StepHandle:
@@ -38,7 +50,9 @@ class StepHandle:
     _ended = False
     _token: "Token[StepHandle | None] | None" = None
 
-    def __init__(self, run: "RunHandle", step_id: int, name: str, type: str, started: float):
+    def __init__(
+        self, run: "RunHandle", step_id: int, name: str, type: str, started: float | datetime
+    ):
         self.run = run
         self._id = step_id
         self.name = name
@@ -65,8 +79,10 @@ class StepHandle:
         model: str | None = None,
         vendor: str | None = None,
         payload: dict[str, Any] | None = None,
+        ended_at: datetime | None = None,
     ) -> None:
-        """End the step (later calls are ignored). `error` ends it as failed."""
+        """End the step (later calls are ignored). `error` ends it as failed. `ended_at` is
+        for steps recorded after the fact; by default it is now."""
         if self._ended:
             return
         if status is None:
@@ -85,12 +101,34 @@ class StepHandle:
             (STEP_ENDED, self._id, self.run._iid, status, self.output, payload, self.model,
              self.vendor, self.input_tokens if input_tokens is None else input_tokens,
              self.output_tokens if output_tokens is None else output_tokens,
-             self.cost if cost is None else cost, error, _clock(), self._started)
+             self.cost if cost is None else cost, error,
+             _clock() if ended_at is None else aware(ended_at, "ended_at"), self._started)
         )  # fmt: skip
 
-    def fail(self, error: BaseException | str, *, code: str | None = None) -> None:
-        """End the step as failed with an exception or a message."""
-        self.end(error=ErrorInfo.of(error, code))
+    def fail(
+        self, error: BaseException | str, *, code: str | None = None, traceback: str | None = None
+    ) -> None:
+        """End the step as failed with an exception or a message; `traceback` is a stack
+        trace as text, for an error that happened elsewhere (another process, a span)."""
+        info = ErrorInfo.of(error, code)
+        self.end(error=info if traceback is None else info._replace(traceback=traceback))
+
+    def artifact(
+        self,
+        source: "Source",
+        *,
+        name: str | None = None,
+        role: str = "output",
+        mime_type: str | None = None,
+    ) -> uuid.UUID:
+        """Store a file this step produced: see `RunHandle.artifact`."""
+        return self.run.artifact(source, name=name, role=role, mime_type=mime_type, step=self)
+
+    def artifact_dir(
+        self, path: "str | os.PathLike[str]", *, role: str = "output", interval: float = 1.0
+    ) -> "ArtifactDirectory":
+        """Files written under `path` become artifacts of this step."""
+        return self.run.artifact_dir(path, role=role, step=self, interval=interval)
 
     def __enter__(self) -> "StepHandle":
         self._token = current_step_var.set(self)

@@ -8,10 +8,12 @@ from functools import partial
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
 from api.context import OperationScope
 from resolvers.errors import UserError
+from schema._mask_errors import MaskInternalErrors
+from schema._shared_execution import SharedEventExecutor
 from schema.types import Query
 from schema.types.mutation import Mutation
 from schema.types.subscription import Subscription
@@ -36,11 +38,12 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    execution_context_class=SharedEventExecutor,
     extensions=[
         OperationScope,
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
         partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-        partial(MaskErrors, should_mask_error=_is_internal),
+        partial(MaskInternalErrors, should_mask_error=_is_internal),
     ],
 )

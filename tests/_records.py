@@ -8,7 +8,14 @@ from typing import Any, NamedTuple
 import orjson
 
 from recorder import MemorySink
-from recorder._records import RUN_CLOSED, RUN_OPENED, STEP_ENDED, STEP_STARTED, Record
+from recorder._records import (
+    RUN_CLOSED,
+    RUN_OPENED,
+    RUN_UPDATED,
+    STEP_ENDED,
+    STEP_STARTED,
+    Record,
+)
 
 
 class RunOpened(NamedTuple):
@@ -74,13 +81,19 @@ class VendorUsed(NamedTuple):
     cost: float
 
 
-View = RunOpened | RunClosed | StepStarted | StepEnded | VendorUsed
+class RunUpdated(NamedTuple):
+    run_id: uuid.UUID
+    changes: dict[str, Any]  # JSON columns still as JSON text
+
+
+View = RunOpened | RunClosed | StepStarted | StepEnded | VendorUsed | RunUpdated
 _VIEWS: dict[int, tuple[type[Any], tuple[int, ...], tuple[int, ...]]] = {
     # kind: (view, positions of ids, positions of JSON), positions after the kind
     RUN_OPENED: (RunOpened, (0,), (5, 6)),
     RUN_CLOSED: (RunClosed, (0,), (2,)),
     STEP_STARTED: (StepStarted, (0, 1, 2), (5, 6)),
     STEP_ENDED: (StepEnded, (0, 1), (3, 4)),
+    RUN_UPDATED: (RunUpdated, (0,), ()),
 }
 
 

@@ -7,6 +7,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
@@ -16,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import migrate
 from db.embedded import EmbeddedPostgres
 from db.engine import create_engine, driver_dsn, with_database
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +77,20 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+# The browser tests' Chromium (one per test module) and a fresh page per test.
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator["Browser"]:
+    from tests._browser import chromium  # Playwright only where a test needs it
+
+    async with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+async def page(browser: "Browser") -> AsyncIterator["Page"]:
+    from tests._browser import new_page
+
+    async with new_page(browser) as opened:
+        yield opened

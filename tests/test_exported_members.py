@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-PACKAGES = ["recorder"]
+PACKAGES = ["recorder", "storage"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -173,8 +173,13 @@ async def test_redis_as_the_wake_up_transport_survives_a_dropped_subscription(
             for i in range(20):
                 run.info(f"step {i}")
                 assert await asyncio.to_thread(rec.flush, 10)
-                # What a recorder configured with notify_url publishes after its commit.
-                payload = {"runs": [["00000000-0000-0000-0000-000000000000", str(run.id), 1, 99]]}
+                # What a recorder configured with notify_url publishes after its commit: the
+                # step's own seq (the run's creation is seq 1), so nothing after the kill is
+                # read until the resubscription's RESYNC.
+                seq = i + 2
+                payload = {
+                    "runs": [["00000000-0000-0000-0000-000000000000", str(run.id), seq, seq]]
+                }
                 if i == 10:
                     await publisher.client_kill_filter(_type="pubsub")
                     continue  # this wake-up is lost with the connection; RESYNC covers it

@@ -1,10 +1,12 @@
 """`POST /v1/traces`: OTLP/HTTP bodies from the real OpenTelemetry SDK become runs and steps,
 with GenAI and OpenInference attributes mapped; bad bodies get OTLP's status codes."""
 
+import asyncio
 import base64
 import gzip
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
@@ -146,6 +148,89 @@ async def test_a_trace_sent_in_two_requests_is_one_run_with_children_under_their
     _, steps = await wait_for_steps(engine, run_id_for(key.org_id, trace_id_of(spans)), 4)
     (root_step,) = [s for s in steps if s.parent_id is None]
     assert all(s.parent_id == root_step.id for s in steps if s is not root_step)
+
+
+async def test_children_sent_before_their_root_find_it_and_the_root_completes_the_run(
+    client: httpx.AsyncClient, engine: AsyncEngine, key: IssuedKey
+) -> None:
+    spans = make_spans(_agent_trace)
+    headers = {**PROTOBUF, **bearer(key)}
+    root = [s for s in spans if s.parent is None]
+    children = [s for s in spans if s.parent is not None]
+    for part in (children, root):  # the root span ends last, so exporters send it last
+        response = await client.post("/v1/traces", content=protobuf_body(part), headers=headers)
+        assert response.status_code == 200
+    run_id = run_id_for(key.org_id, trace_id_of(spans))
+    _, steps = await wait_for_steps(engine, run_id, 4)
+    run = await _completed_run(engine, run_id)
+    (root_step,) = [s for s in steps if s.name == "invoke_agent shop"]
+    assert root_step.parent_id is None
+    assert all(s.parent_id == root_step.id for s in steps if s is not root_step)
+    # The first request (children only) opened the run; the root's request named it.
+    (root_span,) = root
+    assert run.agent == "invoke_agent shop"
+    assert run.started_at is not None and run.finished_at is not None
+    assert abs(run.started_at - _at(root_span.start_time)) <= _ONE_MICROSECOND
+    assert abs(run.finished_at - _at(root_span.end_time)) <= _ONE_MICROSECOND
+
+
+async def test_steps_carry_the_spans_own_times_and_the_exception_stack_trace(
+    client: httpx.AsyncClient, engine: AsyncEngine, key: IssuedKey
+) -> None:
+    spans = make_spans(_agent_trace)
+    response = await client.post(
+        "/v1/traces", content=protobuf_body(spans), headers={**PROTOBUF, **bearer(key)}
+    )
+    assert response.status_code == 200
+    _, steps = await wait_for_steps(engine, run_id_for(key.org_id, trace_id_of(spans)), 4)
+    by_name = {s.name: s for s in steps}
+    for span in spans:
+        step = by_name[span.name]
+        assert step.ended_at is not None
+        assert abs(step.started_at - _at(span.start_time)) <= _ONE_MICROSECOND
+        assert abs(step.ended_at - _at(span.end_time)) <= _ONE_MICROSECOND
+        assert span.start_time is not None and span.end_time is not None
+        assert step.latency_ms == pytest.approx((span.end_time - span.start_time) / 1e6, abs=0.01)
+    check = by_name["validate"]
+    assert check.error_traceback is not None
+    assert check.error_traceback.startswith("Traceback (most recent call last)")
+    assert "RuntimeError: address missing" in check.error_traceback
+
+
+async def test_a_trace_sent_twice_is_recorded_once(
+    client: httpx.AsyncClient, engine: AsyncEngine, key: IssuedKey
+) -> None:
+    spans = make_spans(_agent_trace)
+    headers = {**PROTOBUF, **bearer(key)}
+    for _ in range(2):  # an exporter retrying a request whose answer it did not get
+        response = await client.post("/v1/traces", content=protobuf_body(spans), headers=headers)
+        assert response.status_code == 200
+    later = make_spans(_agent_trace)
+    response = await client.post("/v1/traces", content=protobuf_body(later), headers=headers)
+    assert response.status_code == 200
+    await wait_for_steps(engine, run_id_for(key.org_id, trace_id_of(later)), 4)
+    run, steps = await wait_for_steps(engine, run_id_for(key.org_id, trace_id_of(spans)), 4)
+    assert len(steps) == 4
+    assert (run.step_count, run.input_tokens, run.error_count) == (4, 1005, 1)
+
+
+# Times travel as epoch seconds in a float, and Postgres keeps microseconds.
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+async def _completed_run(engine: AsyncEngine, run_id: uuid.UUID) -> Run:
+    for _ in range(200):
+        async with session_factory(engine)() as session:
+            run = await session.get(Run, run_id)
+        if run is not None and run.status == "completed":
+            return run
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not complete")
+
+
+def _at(nanos: int | None) -> datetime:
+    assert nanos is not None
+    return datetime.fromtimestamp(nanos / 1e9, UTC)
 
 
 async def test_spans_with_invalid_ids_are_rejected_as_a_partial_success(

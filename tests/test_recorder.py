@@ -3,15 +3,25 @@
 import asyncio
 import threading
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from db.enums import RunStatus, StepStatus, StepType
-from recorder import MemorySink, Recorder, RecorderSettings, current_run, node, stage
+from recorder import (
+    ErrorInfo,
+    MemorySink,
+    Recorder,
+    RecorderSettings,
+    current_run,
+    node,
+    stage,
+)
 from recorder._records import Batch
 from tests._records import (
     RunClosed,
     RunOpened,
+    RunUpdated,
     StepEnded,
     StepStarted,
     VendorUsed,
@@ -241,3 +251,96 @@ def test_the_traceback_is_the_one_at_the_failure_not_where_the_exception_ended_u
     lines = end.error_traceback.splitlines()
     frames = [line.split(" in ")[-1] for line in lines if ", in " in line]
     assert frames == ["caller", "deep"]
+
+
+def test_a_step_recorded_after_the_fact_keeps_its_given_id_times_and_traceback_text() -> None:
+    sink = MemorySink()
+    rec = _recorder(sink)
+    start = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    parent_id, step_id = uuid.uuid4(), uuid.uuid4()
+    with rec.run("bot", started_at=start - timedelta(seconds=1)) as run:
+        step = run.step("span", parent=parent_id, step_id=step_id, started_at=start)
+        step.end(
+            error=ErrorInfo("boom", "ValueError", "Traceback (most recent call last):\n  x\n"),
+            ended_at=start + timedelta(milliseconds=250),
+        )
+        run.finish(finished_at=start + timedelta(seconds=2))
+    rec.close()
+    opened = next(r for r in records(sink) if isinstance(r, RunOpened))
+    closed = next(r for r in records(sink) if isinstance(r, RunClosed))
+    assert opened.started_at == start.timestamp() - 1
+    assert closed.finished_at == start.timestamp() + 2
+    (begin,) = _started(sink)
+    assert (begin.step_id, begin.parent_id, begin.started_at) == (
+        step_id,
+        parent_id,
+        start.timestamp(),
+    )
+    end = _ended(sink)[step_id]
+    assert end.ended_at == start.timestamp() + 0.25
+    assert end.latency_ms == pytest.approx(250)
+    assert (end.status, end.error_code, end.error_message) == ("failed", "ValueError", "boom")
+    assert end.error_traceback == "Traceback (most recent call last):\n  x\n"
+
+
+def test_given_times_must_say_their_timezone() -> None:
+    rec = _recorder(MemorySink())
+    naive = datetime(2026, 3, 1, 12, 0, 0)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        rec.run("bot", started_at=naive)
+    run = rec.run("bot")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        run.step("s", started_at=naive)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        run.step("s").end(ended_at=naive)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        run.update(started_at=naive)
+    rec.close()
+
+
+def test_run_update_queues_only_the_fields_given() -> None:
+    sink = MemorySink()
+    rec = _recorder(sink)
+    with rec.run("bot") as run:
+        run.update(
+            agent="support-bot",
+            user_id=None,
+            metadata={"team": "a"},
+            tags=(t for t in ["x", "y"]),
+            external_trace_url="https://langfuse.example/project/p/traces/t",
+        )
+        run.update()  # nothing given, nothing queued
+        with pytest.raises(ValueError, match="metadata"):
+            run.update(metadata=["not", "a", "dict"])  # type: ignore[arg-type]
+    rec.close()
+    (update,) = [r for r in records(sink) if isinstance(r, RunUpdated)]
+    assert update.run_id == run.id
+    assert update.changes == {
+        "agent": "support-bot",
+        "user_id": None,
+        "metadata": '{"team":"a"}',
+        "tags": ["x", "y"],
+        "external_trace_url": "https://langfuse.example/project/p/traces/t",
+    }
+
+
+def test_langfuse_mirror_settings_come_from_the_environment_and_keys_go_in_pairs() -> None:
+    env = {
+        "LANGFUSE_PUBLIC_KEY": "pk-lf-1",
+        "LANGFUSE_SECRET_KEY": "sk-lf-secret",
+        "LANGFUSE_HOST": "http://127.0.0.1:3000/",
+    }
+    settings = RecorderSettings.from_env(env)
+    assert settings.mirrors_to_langfuse
+    assert (settings.langfuse_public_key, settings.langfuse_host) == (
+        "pk-lf-1",
+        "http://127.0.0.1:3000",
+    )
+    assert "sk-lf-secret" not in repr(settings)
+    assert not RecorderSettings.from_env(
+        {"LANGFUSE_HOST": "http://127.0.0.1:3000"}
+    ).mirrors_to_langfuse
+    with pytest.raises(ValueError, match="go together"):
+        RecorderSettings(langfuse_public_key="pk-lf-1")
+    with pytest.raises(ValueError, match="http"):
+        RecorderSettings(langfuse_public_key="pk", langfuse_secret_key="sk", langfuse_host="x")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import orjson
@@ -367,3 +368,61 @@ async def test_forked_workers_record_through_their_own_writer(
         assert [n for n in names if n.startswith(f"{writer}-")] == [
             f"{writer}-{i}" for i in range(50)
         ]
+
+
+async def test_run_updates_and_given_times_are_stored_with_metadata_merged(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    rec = Recorder(database_url, org=_org())
+    start = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    run = rec.run("otlp", metadata={"otel": {"trace_id": "ab"}}, started_at=start)
+    run.update(
+        agent="support-bot",
+        input={"q": "where is 42?"},
+        metadata={"team": "a"},
+        tags=["beta"],
+        external_trace_url="https://langfuse.example/project/p/traces/t",
+    )
+    run.update(started_at=start - timedelta(seconds=5), conversation_id="conv-1")
+    run.finish(finished_at=start + timedelta(seconds=3))
+    assert await asyncio.to_thread(rec.close)
+    db_run = await _run(engine, run.id)
+    assert (db_run.agent, db_run.input, db_run.tags, db_run.conversation_id) == (
+        "support-bot",
+        {"q": "where is 42?"},
+        ["beta"],
+        "conv-1",
+    )
+    assert db_run.metadata_ == {"otel": {"trace_id": "ab"}, "team": "a"}
+    assert db_run.external_trace_url == "https://langfuse.example/project/p/traces/t"
+    assert (db_run.started_at, db_run.finished_at) == (
+        start - timedelta(seconds=5),
+        start + timedelta(seconds=3),
+    )
+
+
+async def test_a_step_id_recorded_twice_is_stored_once_and_later_batches_still_land(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    rec = Recorder(database_url, org=_org())
+    run = rec.run("bot")
+    step_id = uuid.uuid4()
+    run.step("span", step_id=step_id).end(output="first", input_tokens=3)
+    assert await asyncio.to_thread(rec.flush, 10)
+    # The same span again (an exporter retrying) in a later batch, and a new one sent twice
+    # within one batch.
+    other_id = uuid.uuid4()
+    for _ in range(2):
+        run.step("span", step_id=step_id).end(output="again", input_tokens=3)
+        run.step("other", step_id=other_id).end(output="once", input_tokens=4)
+    run.info("after the duplicates")
+    run.finish()
+    assert await asyncio.to_thread(rec.close, 10)
+    steps = await _steps(engine, run.id)
+    assert [(s.id, s.name, s.output, s.seq) for s in steps] == [
+        (step_id, "span", "first", 1),
+        (other_id, "other", "once", 2),
+        (steps[2].id, "info", None, 3),
+    ]
+    db_run = await _run(engine, run.id)
+    assert (db_run.status, db_run.step_count, db_run.input_tokens) == ("completed", 3, 7)

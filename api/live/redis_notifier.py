@@ -76,9 +76,17 @@ class RedisNotifyBackend(BroadcastBackend):
                     self.reconnects += 1
                     self._announce_resync()
                 first, backoff = False, 0.05
+                confirmations = 0
                 async for message in pubsub.listen():
                     if message["type"] == "message":
                         self._enqueue(Event(message["channel"].decode(), message["data"].decode()))
+                    elif message["type"] == "subscribe":
+                        confirmations += 1
+                        if confirmations > len(self._channels):
+                            # redis-py reconnected and resubscribed on its own: what was
+                            # published meanwhile is lost, so everyone resyncs.
+                            self.reconnects += 1
+                            self._announce_resync()
             except _LOST as exc:
                 logger.warning("Redis subscription lost, retrying in %.2fs: %s", backoff, exc)
                 await asyncio.sleep(backoff)

@@ -32,17 +32,21 @@ async def run_event_batches(
                     yield page
                     last = page[-1].seq
                 continue
-            fresh = [event for event in batch if event.seq > last]
-            if not fresh:
+            if not batch:
                 continue
-            if fresh[0].seq > last + 1:
-                async for page in _stored(reader, run_id, last, fresh[0].seq - 1):
+            if batch[0].seq > last + 1:  # a gap before this batch: fill it from the tables
+                async for page in _stored(reader, run_id, last, batch[0].seq - 1):
                     yield page
                     last = page[-1].seq
-                fresh = [event for event in fresh if event.seq > last]
+            fresh = _after(batch, last)
             if fresh:
                 yield fresh
                 last = fresh[-1].seq
+
+
+def _after(batch: list[LiveEvent], last: int) -> list[LiveEvent]:
+    # The hub's own list when all of it is new (the common case: no copy).
+    return batch if batch[0].seq > last else [event for event in batch if event.seq > last]
 
 
 async def run_events(

@@ -31,6 +31,9 @@ class SpanRecord:
     fields: SpanFields
     error: SpanError | None
     payload: dict[str, Any]
+    # None when the exporter left the time out (0): the step then takes the receive time.
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -115,8 +118,18 @@ def _record(span: Span, scope: dict[str, Any]) -> SpanRecord:
     if fields.metadata:
         payload["metadata"] = fields.metadata
     parent = span.parent_span_id if len(span.parent_span_id) == 8 else None
+    started, ended = _time(span.start_time_unix_nano), _time(span.end_time_unix_nano)
+    if started is not None and ended is not None and ended < started:
+        ended = started  # a clock step inside the span; a negative latency helps no one
     return SpanRecord(
-        span.span_id, parent, span.name, fields, _error(span, fields, events), payload
+        span.span_id,
+        parent,
+        span.name,
+        fields,
+        _error(span, fields, events),
+        payload,
+        started,
+        ended,
     )
 
 
@@ -151,7 +164,15 @@ def _parents_first(spans: list[SpanRecord]) -> list[SpanRecord]:
     return ordered
 
 
-def _iso(nanos: int) -> str | None:
+def _time(nanos: int) -> datetime | None:
     if not nanos:
         return None
-    return datetime.fromtimestamp(nanos / 1e9, UTC).isoformat()
+    try:
+        return datetime.fromtimestamp(nanos / 1e9, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None  # past year 9999: the exporter's clock, not a time
+
+
+def _iso(nanos: int) -> str | None:
+    at = _time(nanos)
+    return None if at is None else at.isoformat()

@@ -2,12 +2,14 @@
 the same batch writer as agents' own recording (streamed live, counted in stats).
 
 A trace is a run whose id derives from the organization and the trace id, so a trace sent
-in several requests lands in one run, and one organization can never name another's run.
+in several requests lands in one run, and one organization can never name another's run. A
+span is a step whose id derives from the run and the span id, so a child that arrives
+before or after its parent, in another request or at another server process, still names
+it. Steps carry the spans' own start and end times, not the time they arrived.
 """
 
 import asyncio
 import uuid
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +19,33 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.otlp._convert import SpanRecord, TraceBatch
 from db.enums import RunStatus
 from db.models import Organization
-from recorder import Recorder, RecorderSettings, RunHandle
+from recorder import ErrorInfo, Recorder, RecorderSettings, RunHandle
+from storage import S3Options, StoreConfig
 
 _RUN_NAMESPACE = uuid.UUID("5b0f6f0e-7a8e-4c1b-9a57-3c1f3e0a7e11")
-_MAX_REMEMBERED_SPANS = 200_000
 
 
 class OtlpIngest:
     """Holds the per-organization recorders of one server process; `close()` drains them."""
 
-    def __init__(self, database_url: str, *, spool_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        spool_dir: Path | None = None,
+        store: StoreConfig | None = None,
+    ) -> None:
         self._database_url = database_url
-        # Spans the database could not take yet are spooled and replayed like an agent's.
-        self._settings = RecorderSettings(spool_dir=spool_dir)
+        # Spans the database could not take yet are spooled and replayed like an agent's;
+        # span values too large for a row go to the server's artifact store.
+        self._settings = RecorderSettings(
+            spool_dir=spool_dir,
+            artifact_store=store.url if store else None,
+            s3=store.s3 if store else S3Options(),
+        )
         self._recorders: dict[uuid.UUID, Recorder] = {}
         self._slugs: dict[uuid.UUID, str] = {}
         self._lock = asyncio.Lock()
-        # span -> step ids, so that a child arriving in a later request finds its parent
-        # (the recorder makes step ids itself; see the report on issue 8).
-        self._steps: OrderedDict[tuple[uuid.UUID, bytes], uuid.UUID] = OrderedDict()
 
     async def org_slug(self, sessions: async_sessionmaker[AsyncSession], org_id: uuid.UUID) -> str:
         slug = self._slugs.get(org_id)
@@ -81,9 +91,12 @@ class OtlpIngest:
                         output=root.fields.output,
                         error_code=root.error.code,
                         error_message=root.error.message,
+                        finished_at=root.ended_at,
                     )
                 else:
-                    run.finish(RunStatus.COMPLETED, output=root.fields.output)
+                    run.finish(
+                        RunStatus.COMPLETED, output=root.fields.output, finished_at=root.ended_at
+                    )
         return count
 
     async def close(self) -> None:
@@ -94,33 +107,45 @@ class OtlpIngest:
         root = trace.root
         spans = trace.spans
         fields = [s.fields for s in spans]
-        agent = (
-            next((f.trace_name for f in fields if f.trace_name), None)
-            or (root.name if root is not None else None)
-            or trace.resource.get("service.name")
-            or "otlp"
-        )
-        metadata: dict[str, Any] = {"otel": {"trace_id": trace.trace_id.hex()}}
-        metadata["otel"]["resource"] = trace.resource
+        trace_metadata: dict[str, Any] = {}
         for f in fields:
-            metadata.update(f.trace_metadata)
+            trace_metadata.update(f.trace_metadata)
+        metadata = {"otel": {"trace_id": trace.trace_id.hex(), "resource": trace.resource}}
+        starts = [s.started_at for s in spans if s.started_at is not None]
+        known: dict[str, Any] = {
+            "agent": next((f.trace_name for f in fields if f.trace_name), None)
+            or (root.name if root is not None else None),
+            "user_id": next((f.user_id for f in fields if f.user_id), None),
+            "conversation_id": next((f.session_id for f in fields if f.session_id), None),
+            "tags": next((f.tags for f in fields if f.tags), None),
+            "metadata": trace_metadata or None,
+        }
+        if root is not None:
+            known |= {"input": root.fields.input, "started_at": root.started_at}
         # Re-opening an existing run id is ignored by the writer: the first request of a
-        # trace decides the run's fields.
-        return recorder.run(
+        # trace opens the run, with what it has ...
+        agent = known["agent"] or trace.resource.get("service.name") or "otlp"
+        run = recorder.run(
             str(agent),
             input=root.fields.input if root is not None else None,
-            user_id=next((f.user_id for f in fields if f.user_id), None),
-            conversation_id=next((f.session_id for f in fields if f.session_id), None),
-            metadata=metadata,
-            tags=next((f.tags for f in fields if f.tags), None),
+            user_id=known["user_id"],
+            conversation_id=known["conversation_id"],
+            metadata={**metadata, **trace_metadata},
+            tags=known["tags"],
             run_id=run_id_for(org_id, trace.trace_id),
+            started_at=min(starts) if starts else None,
         )
+        # ... and what a later one knows (its root span, trace attributes) updates it.
+        run.update(**{k: v for k, v in known.items() if v is not None})
+        return run
 
     def _record_span(self, run: RunHandle, span: SpanRecord) -> None:
         f = span.fields
         parent = None
         if span.parent_span_id is not None:
-            parent = self._steps.get((run.id, span.parent_span_id))
+            # A parent never sent (another service's span) leaves a dangling id: the step
+            # tree shows such a step as a root.
+            parent = step_id_for(run.id, span.parent_span_id)
         step = run.step(
             span.name or "span",
             type=f.type,
@@ -129,22 +154,25 @@ class OtlpIngest:
             model=f.model,
             vendor=f.vendor,
             payload=span.payload,
+            step_id=step_id_for(run.id, span.span_id),
+            started_at=span.started_at,
         )
-        self._remember(run.id, span.span_id, step.id)
-        step.input_tokens, step.output_tokens, step.cost = f.input_tokens, f.output_tokens, f.cost
-        if span.error is None:
-            step.end(f.output)
-        else:
-            # The stack trace stays in the payload, with the span's `exception` event: the
-            # recorder takes tracebacks only from live exceptions.
-            step.output = f.output
-            step.fail(span.error.message, code=span.error.code)
-
-    def _remember(self, run_id: uuid.UUID, span_id: bytes, step_id: uuid.UUID) -> None:
-        self._steps[(run_id, span_id)] = step_id
-        if len(self._steps) > _MAX_REMEMBERED_SPANS:
-            self._steps.popitem(last=False)
+        error = None
+        if span.error is not None:
+            error = ErrorInfo(span.error.message, span.error.code, span.error.stacktrace)
+        step.end(
+            f.output,
+            error=error,
+            input_tokens=f.input_tokens,
+            output_tokens=f.output_tokens,
+            cost=f.cost,
+            ended_at=span.ended_at,
+        )
 
 
 def run_id_for(org_id: uuid.UUID, trace_id: bytes) -> uuid.UUID:
     return uuid.uuid5(_RUN_NAMESPACE, f"{org_id}:{trace_id.hex()}")
+
+
+def step_id_for(run_id: uuid.UUID, span_id: bytes) -> uuid.UUID:
+    return uuid.uuid5(run_id, span_id.hex())

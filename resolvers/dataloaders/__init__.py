@@ -13,6 +13,7 @@ from resolvers.dataloaders import (
     run_steps,
     run_usage,
     runs_by_id,
+    step_artifacts,
     step_children,
     step_counts,
     steps_by_id,
@@ -32,6 +33,7 @@ class Loaders:
     run_steps: DataLoader[run_steps.Key, run_steps.Result]
     run_usage: DataLoader[run_usage.Key, run_usage.Result]
     runs_by_id: DataLoader[runs_by_id.Key, runs_by_id.Result]
+    step_artifacts: DataLoader[step_artifacts.Key, step_artifacts.Result]
     step_children: DataLoader[step_children.Key, step_children.Result]
     step_counts: DataLoader[step_counts.Key, step_counts.Result]
     steps_by_id: DataLoader[steps_by_id.Key, steps_by_id.Result]
@@ -45,6 +47,7 @@ class Loaders:
             run_steps=run_steps.run_steps_loader(sessions, caller),
             run_usage=run_usage.run_usage_loader(sessions, caller),
             runs_by_id=runs_by_id.runs_by_id_loader(sessions, caller),
+            step_artifacts=step_artifacts.step_artifacts_loader(sessions, caller),
             step_children=step_children.step_children_loader(sessions, caller),
             step_counts=step_counts.step_counts_loader(sessions, caller),
             steps_by_id=steps_by_id.steps_by_id_loader(sessions, caller),

@@ -1,7 +1,10 @@
 """Consecutive events of one run, delivered in one message."""
 
+from collections.abc import Sequence
+
 import strawberry
 
+from api.live import LiveEvent
 from schema.types.run_event import RunEvent
 
 
@@ -12,3 +15,7 @@ from schema.types.run_event import RunEvent
 class RunEventBatch:
     events: list[RunEvent] = strawberry.field(description="In seq order, never empty.")
     last_seq: int = strawberry.field(description="Pass this as `afterSeq` to resume.")
+
+    @classmethod
+    def from_live(cls, batch: Sequence[LiveEvent]) -> "RunEventBatch":
+        return cls(events=[RunEvent.from_live(event) for event in batch], last_seq=batch[-1].seq)

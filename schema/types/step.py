@@ -11,6 +11,7 @@ from api.context import Context
 from db import models
 from schema.types._field import field
 from schema.types._values import MAX_INLINE_BYTES, inline, is_large
+from schema.types.artifact import Artifact
 from schema.types.enums import StepStatus, StepType
 from schema.types.step_payload import StepDetails, details_of
 
@@ -101,6 +102,11 @@ class Step:
     async def children(self, info: Info[Context, None]) -> list["Step"]:
         rows = await info.context.loaders.step_children.load((self.row.run_id, self.row.id))
         return [Step.from_row(row) for row in rows]
+
+    @field(description="Files this step produced, oldest first.")
+    async def artifacts(self, info: Info[Context, None]) -> list[Artifact]:
+        rows = await info.context.loaders.step_artifacts.load(self.row.id)
+        return [Artifact.from_row(row) for row in rows]
 
     @field(description="The step this one ran inside, if any.")
     async def parent(self, info: Info[Context, None]) -> "Step | None":

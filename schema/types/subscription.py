@@ -1,6 +1,7 @@
 """The root subscription type: live traces over graphql-transport-ws (and graphql-ws)."""
 
 from collections.abc import AsyncGenerator
+from functools import partial
 
 import strawberry
 from strawberry.types import Info
@@ -8,6 +9,7 @@ from strawberry.types import Info
 from api.context import Context
 from resolvers.dataloaders import Loaders
 from resolvers.live import watch_run_events, watch_runs
+from schema._shared_execution import live_roots
 from schema.types._field import subscription
 from schema.types.filters import RunFilter
 from schema.types.run import Run
@@ -27,7 +29,9 @@ class Subscription:
     ) -> AsyncGenerator[RunEvent, None]:
         async for batch in watch_run_events(info.context, run_id, after_seq):
             for event in batch:
-                yield RunEvent.from_live(event)
+                # One root per event for every subscriber: executed once for all.
+                key = ("event", event.run_id, event.seq)
+                yield live_roots.root_for(key, partial(RunEvent.from_live, event))
 
     @subscription(
         description="The same stream as `runEvents`, a batch per message: what a busy run's "
@@ -37,9 +41,9 @@ class Subscription:
         self, info: Info[Context, None], run_id: strawberry.ID, after_seq: int = 0
     ) -> AsyncGenerator[RunEventBatch, None]:
         async for batch in watch_run_events(info.context, run_id, after_seq):
-            yield RunEventBatch(
-                events=[RunEvent.from_live(event) for event in batch], last_seq=batch[-1].seq
-            )
+            # Subscribers equally caught up get the same range: executed once for all.
+            key = ("batch", batch[0].run_id, batch[0].seq, batch[-1].seq)
+            yield live_roots.root_for(key, partial(RunEventBatch.from_live, batch))
 
     @subscription(
         description="The caller's runs as they are created and change (status, current "

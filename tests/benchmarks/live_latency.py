@@ -12,13 +12,13 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,22 +26,25 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests` when run as a script
 
 import httpx
+import orjson
+import psutil
+import websockets
+from websockets import Subprotocol
 
 from api.keys import create_api_key
 from db.engine import create_engine, session_factory
 from recorder import Recorder, RecorderSettings
 from tests._server import ServerProcess
-from tests._ws import graphql_socket
 from tests.benchmarks._scratch import scratch_database
 
 BATCHES = """
 subscription ($runId: ID!) {
-  runEventBatches(runId: $runId) { events { seq kind step { startedAt } } }
+  runEventBatches(runId: $runId) { events { seq kind createdAt step { startedAt } } }
 }
 """
 SINGLE_EVENTS = """
 subscription ($runId: ID!) {
-  runEvents(runId: $runId) { seq kind step { startedAt } }
+  runEvents(runId: $runId) { seq kind createdAt step { startedAt } }
 }
 """
 POLL = """
@@ -64,6 +67,8 @@ class _Tally:
     received: int = 0
     seq_errors: int = 0
     last: int = 0
+    # From a step's start to its transaction in the database: the writer's share.
+    write_ms: list[float] = field(default_factory=list)
 
 
 async def _subscriber(
@@ -76,14 +81,26 @@ async def _subscriber(
     ready: asyncio.Queue[None],
 ) -> _Tally:
     """Counts events received and seq errors (duplicates or gaps); what never arrives
-    (a receive timing out after 30 s) counts as lost."""
+    (a receive timing out after 30 s) counts as lost. The client is `websockets` with
+    orjson: a hundred of them share this process, so the measuring side must stay cheap."""
     tally = _Tally()
+    query = BATCHES if batches else SINGLE_EVENTS
     try:
-        async with graphql_socket(url, secret) as socket:
-            await socket.subscribe(BATCHES if batches else SINGLE_EVENTS, {"runId": run_id})
+        async with websockets.connect(
+            url, subprotocols=[Subprotocol("graphql-transport-ws")], max_size=None
+        ) as socket:
+            init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {secret}"}}
+            await socket.send(orjson.dumps(init).decode())
+            assert orjson.loads(await socket.recv())["type"] == "connection_ack"
+            subscribe = {"id": "1", "type": "subscribe", "payload": {"query": query}}
+            subscribe["payload"]["variables"] = {"runId": run_id}  # type: ignore[index]
+            await socket.send(orjson.dumps(subscribe).decode())
             while tally.received < expected_events:
-                message = await socket.receive(wait_s=30)
+                message = orjson.loads(await asyncio.wait_for(socket.recv(), 30))
                 now = time.time()
+                if message["type"] == "ping":
+                    await socket.send('{"type":"pong"}')
+                    continue
                 data = message["payload"]["data"]
                 events = data["runEventBatches"]["events"] if batches else [data["runEvents"]]
                 for event in events:
@@ -92,10 +109,12 @@ async def _subscriber(
                         tally.seq_errors += 1
                     tally.last = event["seq"]
                     if event["kind"] == "STEP_FINISHED":
-                        latencies.append((now - _epoch(event["step"]["startedAt"])) * 1000)
+                        started = _epoch(event["step"]["startedAt"])
+                        latencies.append((now - started) * 1000)
+                        tally.write_ms.append((_epoch(event["createdAt"]) - started) * 1000)
                 if tally.received == 1:
                     ready.put_nowait(None)  # the stored run_created event: we are live
-    except* (TimeoutError, OSError):
+    except* (TimeoutError, OSError, websockets.ConnectionClosed):
         pass
     return tally
 
@@ -129,7 +148,10 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def _emit(recorder: Recorder, run_id: uuid.UUID, rate: int, seconds: float) -> None:
+def _emit(url: str, org: str, run_id: uuid.UUID, rate: int, seconds: float) -> None:
+    """In a process of its own, as an agent would be: the subscribers' event loop must not
+    share a GIL with the recorder it measures."""
+    recorder = Recorder(url, settings=RecorderSettings(org=org, flush_interval=0.005))
     run = recorder.attach(run_id)
     tick = 0.01
     per_tick = max(1, round(rate * tick))
@@ -140,7 +162,70 @@ def _emit(recorder: Recorder, run_id: uuid.UUID, rate: int, seconds: float) -> N
         delay = started + (n + 1) * tick - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-    recorder.flush(30)
+    recorder.close(30)
+
+
+def _start_emitter(url: str, org: str, run_id: uuid.UUID, args: argparse.Namespace) -> Any:
+    emitter = multiprocessing.get_context("spawn").Process(
+        target=_emit, args=(url, org, run_id, args.rate, args.seconds)
+    )
+    emitter.start()
+    return emitter
+
+
+async def _watch_live(
+    args: argparse.Namespace, url: str, server: ServerProcess, org: str, secret: str
+) -> tuple[list[float], list[_Tally], int, tuple[float, float]]:
+    """Phase 1: the subscribers watch one run while the emitter records into it."""
+    recorder = Recorder(url, settings=RecorderSettings(org=org))
+    run = recorder.run("bench-live")
+    assert recorder.flush(10)
+    recorder.close()
+    expected = 1 + int(args.rate * args.seconds)  # run created + a step_finished per step
+    live: list[float] = []
+    ready: asyncio.Queue[None] = asyncio.Queue()
+    subscribers = [
+        asyncio.create_task(
+            _subscriber(
+                server.ws_url, secret, str(run.id), expected, live, not args.per_event, ready
+            )
+        )
+        for _ in range(args.subscribers)
+    ]
+    for _ in subscribers:  # everyone is live before the first step
+        await asyncio.wait_for(ready.get(), timeout=120)
+    assert server.process is not None
+    server_process = psutil.Process(server.process.pid)
+    cpu_before = _cpu(server_process), _cpu(psutil.Process())
+    emitter = _start_emitter(url, org, run.id, args)
+    results = await asyncio.gather(*subscribers)
+    cpu_used = _cpu(server_process) - cpu_before[0], _cpu(psutil.Process()) - cpu_before[1]
+    await asyncio.to_thread(emitter.join)
+    return live, results, expected, cpu_used
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+async def _poll(
+    args: argparse.Namespace, url: str, server: ServerProcess, org: str, secret: str
+) -> list[float]:
+    """Phase 2, the baseline: the same load, watched by polling every 2 s. Run on its own:
+    a poll of a thousand steps occupies the server, and would slow the live phase down."""
+    recorder = Recorder(url, settings=RecorderSettings(org=org))
+    run = recorder.run("bench-poll")
+    assert recorder.flush(10)
+    recorder.close()
+    polled: list[float] = []
+    steps = int(args.rate * args.seconds)
+    poller = asyncio.create_task(_poller(server.http_url, secret, str(run.id), steps, polled))
+    emitter = _start_emitter(url, org, run.id, args)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(poller, timeout=args.seconds + 60)
+    await asyncio.to_thread(emitter.join)
+    return polled
 
 
 async def _main(args: argparse.Namespace, url: str) -> dict[str, Any]:
@@ -149,45 +234,14 @@ async def _main(args: argparse.Namespace, url: str) -> dict[str, Any]:
     async with session_factory(engine).begin() as session:
         key = await create_api_key(session, org)
     await engine.dispose()
-    workdir = Path(tempfile.mkdtemp(prefix="live-latency-"))
-    server = ServerProcess(url, workdir)
+    server = ServerProcess(url, Path(tempfile.mkdtemp(prefix="live-latency-")))
     await server.start()
-    recorder = Recorder(url, settings=RecorderSettings(org=org, flush_interval=0.005))
     try:
-        run = recorder.run("bench")
-        assert recorder.flush(10)
-        steps = int(args.rate * args.seconds)
-        expected = 1 + steps  # run created + one step_finished per (instant) step
-        live: list[float] = []
-        polled: list[float] = []
-        ready: asyncio.Queue[None] = asyncio.Queue()
-        subscribers = [
-            asyncio.create_task(
-                _subscriber(
-                    server.ws_url,
-                    key.secret,
-                    str(run.id),
-                    expected,
-                    live,
-                    not args.per_event,
-                    ready,
-                )
-            )
-            for _ in range(args.subscribers)
-        ]
-        poller = asyncio.create_task(
-            _poller(server.http_url, key.secret, str(run.id), steps, polled)
+        live, results, expected, (server_cpu, client_cpu) = await _watch_live(
+            args, url, server, org, key.secret
         )
-        for _ in subscribers:  # everyone is live before the first step
-            await asyncio.wait_for(ready.get(), timeout=120)
-        emitter = threading.Thread(target=_emit, args=(recorder, run.id, args.rate, args.seconds))
-        emitter.start()
-        results = await asyncio.gather(*subscribers)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(poller, timeout=60)
-        emitter.join()
+        polled = await _poll(args, url, server, org, key.secret)
     finally:
-        recorder.close()
         await server.stop()
     lost = sum(expected - tally.received for tally in results)
     seq_errors = sum(tally.seq_errors for tally in results)
@@ -198,7 +252,13 @@ async def _main(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "p50_ms": round(statistics.median(live), 2) if live else None,
         "p95_ms": round(_percentile(live, 0.95), 2),
         "p99_ms": round(_percentile(live, 0.99), 2),
+        "write_p50_ms": round(statistics.median(results[0].write_ms), 2),
+        "write_p99_ms": round(_percentile(results[0].write_ms, 0.99), 2),
         "lost": lost,
+        # The server's CPU per subscriber per event: machine load moves latency, not this.
+        "server_cpu_s": round(server_cpu, 2),
+        "subscribers_cpu_s": round(client_cpu, 2),
+        "server_cpu_us_per_delivery": round(server_cpu * 1e6 / (expected * args.subscribers), 1),
         "seq_errors": seq_errors,
         "poll_p50_ms": round(statistics.median(polled), 2) if polled else None,
         "poll_p99_ms": round(_percentile(polled, 0.99), 2),

@@ -1,0 +1,68 @@
+"""Where artifacts go, as one frozen value shared by the server's and the recorder's
+settings (each reads it from its environment once, at its edge)."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+S3_SCHEME = "s3://"
+
+
+@dataclass(frozen=True, slots=True)
+class S3Options:
+    """How to reach an S3-compatible service. Unset values fall back to botocore's own
+    sources (`AWS_ACCESS_KEY_ID`, `~/.aws/config`, an instance role...).
+
+    `endpoint_url` points at MinIO, SeaweedFS, R2...; None is AWS itself."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("set both the S3 access key id and the secret access key, or neither")
+        if self.endpoint_url is not None and not self.endpoint_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError("the S3 endpoint must be an http:// or https:// URL")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "S3Options":
+        """`TRACEWIRE_S3_ENDPOINT_URL`, `TRACEWIRE_S3_REGION`, `TRACEWIRE_S3_ACCESS_KEY_ID`,
+        `TRACEWIRE_S3_SECRET_ACCESS_KEY`."""
+        return cls(
+            endpoint_url=env.get("TRACEWIRE_S3_ENDPOINT_URL") or None,
+            region=env.get("TRACEWIRE_S3_REGION") or None,
+            access_key_id=env.get("TRACEWIRE_S3_ACCESS_KEY_ID") or None,
+            secret_access_key=env.get("TRACEWIRE_S3_SECRET_ACCESS_KEY") or None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """`url` is `s3://bucket/prefix` (with `s3` options) or a local directory."""
+
+    url: str
+    s3: S3Options = field(default_factory=S3Options)
+
+    def __post_init__(self) -> None:
+        if not self.url:
+            raise ValueError("the artifact store must be an s3:// URL or a directory")
+        if self.is_s3 and not self.bucket:
+            raise ValueError(f"no bucket in the artifact store URL {self.url!r}")
+
+    @property
+    def is_s3(self) -> bool:
+        return self.url.startswith(S3_SCHEME)
+
+    @property
+    def bucket(self) -> str:
+        return urlsplit(self.url).netloc
+
+    @property
+    def prefix(self) -> str:
+        """The key prefix inside the bucket, without slashes at either end ('' for none)."""
+        return urlsplit(self.url).path.strip("/")

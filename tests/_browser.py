@@ -1,0 +1,71 @@
+"""Real headless Chromium (Debian's /usr/bin/chromium) driven by Playwright, against a real
+`tracewire serve` serving the built web UI. Never `playwright install`: it downloads
+browsers, which this setup neither needs nor can."""
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from tests._server import ServerProcess
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parent.parent
+WEB_BUILT = REPO / "web" / "dist" / "index.html"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+# Without the background-networking flags Chromium keeps dialling Google's hosts, which a
+# closed network refuses, many at a time.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _prepare() -> None:
+    """Chromium must be installed; the UI is built here if `make pytest` did not (a bare
+    `pytest` run)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    if not WEB_BUILT.exists():
+        subprocess.run(["make", "web"], cwd=REPO, check=True)
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    await asyncio.to_thread(_prepare)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@asynccontextmanager
+async def new_page(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh context (its own sessionStorage) at a desktop size, for readable screenshots."""
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+    finally:
+        await context.close()
+
+
+@asynccontextmanager
+async def serving(database_url: str, workdir: Path, *args: str) -> AsyncIterator[ServerProcess]:
+    server = ServerProcess(database_url, workdir, *args)
+    await server.start()
+    try:
+        yield server
+    finally:
+        assert await server.stop() == 0, server.output()
+
+
+async def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

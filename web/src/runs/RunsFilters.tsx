@@ -1,0 +1,88 @@
+import type { RunStatus } from "../gql/graphql";
+import type { RunsFilterState } from "./filters";
+
+const STATUSES: readonly RunStatus[] = [
+  "PENDING",
+  "RUNNING",
+  "NEEDS_REVIEW",
+  "COMPLETED",
+  "PARTIAL",
+  "FAILED",
+  "CANCELLED",
+  "STALLED",
+];
+
+const RANGES: readonly [string, string][] = [
+  ["", "any time"],
+  ["1", "last hour"],
+  ["6", "last 6 hours"],
+  ["24", "last 24 hours"],
+  ["168", "last 7 days"],
+  ["720", "last 30 days"],
+];
+
+type TextField = "agent" | "userId" | "conversationId" | "failedNode" | "search";
+const TEXT_FIELDS: readonly [TextField, string][] = [
+  ["agent", "Agent"],
+  ["userId", "User"],
+  ["conversationId", "Conversation"],
+  ["failedNode", "Failed node"],
+  ["search", "Error text"],
+];
+
+export function RunsFilters(props: { value: RunsFilterState; onChange(next: RunsFilterState): void }) {
+  const { value, onChange } = props;
+  const set = (patch: Partial<RunsFilterState>): void => onChange({ ...value, ...patch });
+  return (
+    <form className="filters" onSubmit={(event) => event.preventDefault()} aria-label="Filter runs">
+      <label>
+        Status
+        <select
+          name="status"
+          value={value.status}
+          onChange={(event) => set({ status: event.target.value as RunStatus | "" })}
+        >
+          <option value="">any</option>
+          {STATUSES.map((status) => (
+            <option key={status} value={status}>
+              {status.toLowerCase().replace("_", " ")}
+            </option>
+          ))}
+        </select>
+      </label>
+      {TEXT_FIELDS.map(([field, label]) => (
+        <label key={field}>
+          {label}
+          <input
+            name={field}
+            type="search"
+            value={value[field]}
+            onChange={(event) => set({ [field]: event.target.value })}
+          />
+        </label>
+      ))}
+      <label>
+        Created
+        <select name="lastHours" value={value.lastHours} onChange={(event) => set({ lastHours: event.target.value })}>
+          {RANGES.map(([hours, label]) => (
+            <option key={hours} value={hours}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </label>
+      {value.lastHours === "" && (
+        <>
+          <label>
+            From
+            <input name="from" type="datetime-local" value={value.from} onChange={(event) => set({ from: event.target.value })} />
+          </label>
+          <label>
+            To
+            <input name="to" type="datetime-local" value={value.to} onChange={(event) => set({ to: event.target.value })} />
+          </label>
+        </>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,24 @@
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vitest/config";
+
+// `tracewire serve` serves dist/ at `/`; `npm run dev` proxies the API to a local server.
+const api = process.env.TRACEWIRE_URL ?? "http://127.0.0.1:8000";
+
+export default defineConfig({
+  plugins: [react()],
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    // GraphiQL's editor (Monaco) is large; it loads only on /graphql, never with the UI.
+    chunkSizeWarningLimit: 4000,
+    rollupOptions: { input: { main: "index.html", graphiql: "graphiql.html" } },
+  },
+  server: {
+    proxy: {
+      "/graphql": { target: api, ws: true },
+      "/auth": api,
+      "/artifacts": api,
+    },
+  },
+  test: { environment: "node", include: ["src/**/*.test.ts"] },
+});
