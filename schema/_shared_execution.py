@@ -86,9 +86,11 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
 
     _sharing_key: SharingKey | None = _NOT_COMPUTED
 
-    def build_per_event_executor(self, payload: Any) -> Executor[Any]:
+    def build_per_event_executor(self, payload: Any) -> Any:
         if self._sharing_key is _NOT_COMPUTED:
             self._sharing_key = _key_of(self)  # once per subscription; events copy it
+        if (found := self._shared_result(payload)) is not None:
+            return _Executed(found)  # no per-event copy of the executor for a known result
         return super().build_per_event_executor(payload)
 
     def execute_operation(self, serially: bool | None = None) -> Any:
@@ -96,19 +98,37 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         executions = live_roots.executions(self.root_value) if key else None
         if key is None or executions is None:
             return super().execute_operation(serially)
-        found = executions.get(key)
-        if isinstance(found, asyncio.Future) and found.get_loop() is not _running_loop():
-            found = None  # another event loop's (tests run several servers in one process)
+        found = self._shared_result(self.root_value)
         if found is None:
             if isinstance(self.context_value, Context):
                 self.context_value = self.context_value.for_operation()
             result: Any = super().execute_operation(serially)
             found = asyncio.ensure_future(result) if self.is_awaitable(result) else result
             executions[key] = found
-        if isinstance(found, asyncio.Future):
-            # Shielded: one subscriber leaving must not cancel the others' result.
-            return _await_shared(asyncio.shield(found))
+        return _Executed(found).execute_operation()
+
+    def _shared_result(self, root: object) -> _Execution | None:
+        key = self._sharing_key
+        executions = live_roots.executions(root) if key else None
+        if not key or executions is None:
+            return None
+        found = executions.get(key)
+        if isinstance(found, asyncio.Future) and found.get_loop() is not _running_loop():
+            return None  # another event loop's (tests run several servers in one process)
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Executed:
+    """Stands in for a per-event executor whose result another subscriber already has."""
+
+    result: _Execution
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        if isinstance(self.result, asyncio.Future):
+            # Shielded: one subscriber leaving must not cancel the others' result.
+            return _await_shared(asyncio.shield(self.result))
+        return self.result
 
 
 async def _await_shared(result: Awaitable[ExecutionResult]) -> ExecutionResult:

@@ -11,6 +11,7 @@ peers' UIs do. Prints p50/p95/p99, events lost or duplicated; last line a JSON o
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import multiprocessing
 import statistics
@@ -194,6 +195,10 @@ async def _watch_live(
     ]
     for _ in subscribers:  # everyone is live before the first step
         await asyncio.wait_for(ready.get(), timeout=120)
+    # The measuring side must not pause either: its full collections of what it imported
+    # took 120-160 ms every second, and showed up as the server's latency.
+    gc.collect()
+    gc.freeze()
     assert server.process is not None
     server_process = psutil.Process(server.process.pid)
     cpu_before = _cpu(server_process), _cpu(psutil.Process())
