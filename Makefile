@@ -11,7 +11,7 @@ WEB_BUILT := web/dist/index.html
 WEB_SOURCES := $(shell find web/src web/index.html web/graphiql.html web/vite.config.ts web/tsconfig.json \
 	web/package.json -type f 2>/dev/null)
 
-.PHONY: demo test lint pytest web webcheck
+.PHONY: demo test lint pytest web webcheck bench
 
 demo: $(INSTALLED) $(WEB_BUILT)
 	$(BIN)/tracewire serve --demo
@@ -31,6 +31,13 @@ $(WEB_BUILT): $(WEB_MODULES) $(WEB_SOURCES)
 
 $(WEB_MODULES): web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
+
+# The benchmarks (tests/benchmarks/), one after the other: each prints its figures and a
+# ratio against a baseline measured in the same run; its last line is a JSON object.
+BENCHMARKS := recorder_overhead ingest_throughput live_latency query_latency
+
+bench: $(INSTALLED)
+	for name in $(BENCHMARKS); do $(BIN)/python tests/benchmarks/$$name.py || exit 1; done
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

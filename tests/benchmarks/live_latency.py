@@ -11,6 +11,7 @@ peers' UIs do. Prints p50/p95/p99, events lost or duplicated; last line a JSON o
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import multiprocessing
@@ -145,7 +146,9 @@ async def _poller(base: str, secret: str, run_id: str, steps: int, latencies: li
                     break
 
 
+@functools.lru_cache(maxsize=65536)
 def _epoch(iso: str) -> float:
+    # Every subscriber gets the same timestamps: parse each once, keep the client cheap.
     return datetime.fromisoformat(iso).timestamp()
 
 
