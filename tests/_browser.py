@@ -3,6 +3,7 @@
 browsers, which this setup neither needs nor can."""
 
 import asyncio
+import os
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,9 @@ from tests._server import ServerProcess
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parent.parent
 WEB_BUILT = REPO / "web" / "dist" / "index.html"
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# Each run's screenshots go to build/ (ignored by git); the README's, in docs/screenshots,
+# are refreshed with TRACEWIRE_SCREENSHOTS=docs/screenshots make pytest.
+SCREENSHOTS = Path(os.environ.get("TRACEWIRE_SCREENSHOTS", REPO / "build" / "screenshots"))
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which a
 # closed network refuses, many at a time.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -67,5 +70,5 @@ async def serving(database_url: str, workdir: Path, *args: str) -> AsyncIterator
 
 
 async def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(SCREENSHOTS.mkdir, parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
