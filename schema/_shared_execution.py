@@ -10,12 +10,13 @@ organization. Subscribers with the same key get the same `ExecutionResult`, and
 `api.graphql_app` then serialises its data once too.
 
 Nothing depends on a hit: a root built for one subscriber only (a replay page) or evicted
-from the bounded memo is simply executed again. A root may be a few milliseconds older
-than the subscriber's own read of the same range; the events are the same, and a step's
-later state arrives with its later event.
+from the bounded memo is simply executed again. A root may be up to a second older than
+the subscriber's own read of the same range; the events are the same, and a step's later
+state arrives with its later event.
 """
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
@@ -44,26 +45,34 @@ _NOT_COMPUTED: Any = object()
 @dataclass(slots=True)
 class _Entry:
     root: object
+    built_at: float
     executions: dict[SharingKey, _Execution] = field(default_factory=dict)
 
 
 class SharedRoots:
     """A bounded memo: what a root shows (a run and a seq range) → the GraphQL root built
     for it, with the executions done on that root. Subscribers that are equally caught up
-    ask for the same range, whether their batches were merged or not."""
+    ask for the same range, whether their batches were merged or not. An entry serves for
+    `max_age` seconds at most: a replay page read later must show the steps as they are
+    then, not as they were when a first subscriber read the same range."""
 
-    def __init__(self, capacity: int = 64) -> None:
+    def __init__(self, capacity: int = 64, max_age: float = 1.0) -> None:
         self._capacity = capacity
+        self._max_age = max_age
         self._by_key: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._by_root: dict[int, _Entry] = {}  # id(root); the entry keeps the root alive
 
     def root_for(self, key: Hashable, build: Callable[[], T]) -> T:
+        now = time.monotonic()
         entry = self._by_key.get(key)
-        if entry is not None:
+        if entry is not None and now - entry.built_at < self._max_age:
             root: T = entry.root  # type: ignore[assignment]
             return root
+        if entry is not None:  # too old to stand for a fresh read: build it again
+            del self._by_key[key]
+            self._by_root.pop(id(entry.root), None)
         root = build()
-        entry = _Entry(root)
+        entry = _Entry(root, now)
         self._by_key[key] = entry
         self._by_root[id(root)] = entry
         while len(self._by_key) > self._capacity:

@@ -3,6 +3,7 @@ serialised once: what lets one server feed a hundred viewers of a busy run."""
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncGenerator
 from functools import partial
@@ -15,7 +16,7 @@ from strawberry.types import Info
 from api._ws_frames import FrameEncoder
 from api.auth import Caller
 from api.context import Context
-from schema._shared_execution import SharedEventExecutor, live_roots
+from schema._shared_execution import SharedEventExecutor, SharedRoots, live_roots
 
 
 @strawberry.type
@@ -162,3 +163,13 @@ def test_next_frames_for_one_shared_payload_differ_only_in_their_operation_id() 
     ]
     errors = {"id": "3", "type": "next", "payload": {"data": None, "errors": [{"message": "x"}]}}
     assert json.loads(encoder.encode(errors)) == errors
+
+
+def test_a_memoised_root_is_rebuilt_once_it_is_older_than_its_max_age() -> None:
+    roots = SharedRoots(max_age=0.05)
+    first = roots.root_for("range", lambda: Tick(n=1))
+    assert roots.root_for("range", lambda: Tick(n=2)) is first
+    time.sleep(0.06)
+    again = roots.root_for("range", lambda: Tick(n=3))
+    assert again is not first and again.n == 3
+    assert roots.executions(first) is None and roots.executions(again) == {}
