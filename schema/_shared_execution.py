@@ -103,11 +103,11 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         return super().build_per_event_executor(payload)
 
     def execute_operation(self, serially: bool | None = None) -> Any:
-        key = self._sharing_key
-        executions = live_roots.executions(self.root_value) if key else None
-        if key is None or executions is None:
+        shared = self._shared(self.root_value)
+        if shared is None:
             return super().execute_operation(serially)
-        found = self._shared_result(self.root_value)
+        key, executions = shared
+        found = _usable(executions.get(key))
         if found is None:
             if isinstance(self.context_value, Context):
                 self.context_value = self.context_value.for_operation()
@@ -117,14 +117,20 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         return _Executed(found).execute_operation()
 
     def _shared_result(self, root: object) -> _Execution | None:
+        shared = self._shared(root)
+        return _usable(shared[1].get(shared[0])) if shared is not None else None
+
+    def _shared(self, root: object) -> tuple[SharingKey, dict[SharingKey, _Execution]] | None:
+        """This subscription's sharing key and the executions shared on `root`, if any."""
         key = self._sharing_key
         executions = live_roots.executions(root) if key else None
-        if not key or executions is None:
-            return None
-        found = executions.get(key)
-        if isinstance(found, asyncio.Future) and found.get_loop() is not _running_loop():
-            return None  # another event loop's (tests run several servers in one process)
-        return found
+        return (key, executions) if key and executions is not None else None
+
+
+def _usable(found: _Execution | None) -> _Execution | None:
+    if isinstance(found, asyncio.Future) and found.get_loop() is not _running_loop():
+        return None  # another event loop's (tests run several servers in one process)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

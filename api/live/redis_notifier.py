@@ -73,8 +73,7 @@ class RedisNotifyBackend(BroadcastBackend):
             try:
                 await pubsub.subscribe(*self._channels)
                 if not first:
-                    self.reconnects += 1
-                    self._announce_resync()
+                    self._reconnected()
                 first, backoff = False, 0.05
                 confirmations = 0
                 async for message in pubsub.listen():
@@ -83,10 +82,8 @@ class RedisNotifyBackend(BroadcastBackend):
                     elif message["type"] == "subscribe":
                         confirmations += 1
                         if confirmations > len(self._channels):
-                            # redis-py reconnected and resubscribed on its own: what was
-                            # published meanwhile is lost, so everyone resyncs.
-                            self.reconnects += 1
-                            self._announce_resync()
+                            # redis-py reconnected and resubscribed on its own.
+                            self._reconnected()
             except _LOST as exc:
                 logger.warning("Redis subscription lost, retrying in %.2fs: %s", backoff, exc)
                 await asyncio.sleep(backoff)
@@ -103,6 +100,11 @@ class RedisNotifyBackend(BroadcastBackend):
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
             self._overflowed = True
+
+    def _reconnected(self) -> None:
+        # What was published while the subscription was down is lost: everyone resyncs.
+        self.reconnects += 1
+        self._announce_resync()
 
     def _announce_resync(self) -> None:
         for channel in self._channels:
