@@ -61,10 +61,17 @@ class ArtifactJob:
         while chunk := content.read(CHUNK_BYTES):
             yield chunk
 
+    def read_from(self, copy: Path) -> None:
+        """From now on read the content from `copy`, a whole copy of it in a file of ours:
+        close the stream we own and remove an older copy."""
+        self._close_stream()
+        if self.owned_file is not None and self.owned_file != copy:
+            self.owned_file.unlink(missing_ok=True)
+        self.content = self.owned_file = copy
+
     def release(self) -> None:
         """Committed (or given up): close a stream we own, remove our copies."""
-        if not isinstance(self.content, bytes | Path):
-            self.content.close()
+        self._close_stream()
         if self.owned_file is not None:
             self.owned_file.unlink(missing_ok=True)
         if self.parked is not None:
@@ -76,6 +83,10 @@ class ArtifactJob:
         if self.lock_fd is not None:
             os.close(self.lock_fd)
             self.lock_fd = None
+
+    def _close_stream(self) -> None:
+        if not isinstance(self.content, bytes | Path):
+            self.content.close()
 
 
 def content_of(source: Source) -> tuple[bytes | Path | IO[bytes], str | None]:

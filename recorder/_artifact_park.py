@@ -31,18 +31,17 @@ def park(job: ArtifactJob, directory: Path) -> None:
     data, meta = stem.with_suffix(_DATA), stem.with_suffix(_META)
     partial = stem.with_suffix(".partial")
     try:
-        with partial.open("wb") as file:
-            for chunk in job.open_chunks():
-                file.write(chunk)
+        _write_content(job, partial)
         os.replace(partial, data)
         fd = _write_locked(meta, _metadata(job))
     finally:
         partial.unlink(missing_ok=True)
-    if not isinstance(job.content, bytes | Path):
-        job.content.close()
-    if job.owned_file is not None and job.owned_file != data:
-        job.owned_file.unlink(missing_ok=True)
-    job.content, job.owned_file, job.parked, job.lock_fd = data, data, meta, fd
+    job.read_from(data)
+    job.parked, job.lock_fd = meta, fd
+
+
+def any_parked(directory: Path) -> bool:
+    return any(directory.glob(f"*{_META}"))
 
 
 def adopt(directory: Path) -> list[ArtifactJob]:
@@ -50,7 +49,7 @@ def adopt(directory: Path) -> list[ArtifactJob]:
     if not directory.is_dir():
         return []
     jobs = []
-    metas = sorted(directory.glob(f"*{_META}"), key=lambda p: _mtime(p))
+    metas = sorted(directory.glob(f"*{_META}"), key=_mtime)
     for meta in metas:
         try:
             fd = os.open(meta, os.O_RDONLY | os.O_CLOEXEC)
@@ -125,9 +124,11 @@ def _mtime(path: Path) -> float:
 def copy_to(job: ArtifactJob, path: Path) -> None:
     """Buffer a stream that cannot seek in a file of ours, so a retry can read it again."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _write_content(job, path)
+    job.read_from(path)
+
+
+def _write_content(job: ArtifactJob, path: Path) -> None:
     with path.open("wb") as file:
         for chunk in job.open_chunks():
             file.write(chunk)
-    if not isinstance(job.content, bytes | Path):
-        job.content.close()
-    job.content, job.owned_file = path, path

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recorder._artifact_job import ArtifactJob, Source, content_of
+from recorder._artifact_park import any_parked
 from recorder._ids import as_uuid, ids
 from recorder._offload import Offloader
 from recorder._records import Record
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
     from recorder._writer import BatchWriter
 
 logger = logging.getLogger("tracewire.recorder")
-
-DEFAULT_ROLE = "output"
 
 
 class Artifacts:
@@ -34,7 +33,7 @@ class Artifacts:
         self.park_dir: Path | None = spool / "artifacts" if spool is not None else None
         limit = settings.artifact_inline_limit
         self.offload = Offloader(limit, self._submit_bytes) if limit is not None else None
-        if self.park_dir is not None and any(self.park_dir.glob("*.json")):
+        if self.park_dir is not None and any_parked(self.park_dir):
             self._started()  # artifacts an earlier process parked: retry them now
 
     def submit(

@@ -22,8 +22,6 @@ from recorder._records import RUN_OPENED, Batch, Record
 if TYPE_CHECKING:
     from recorder._redis_publisher import RedisPublisher
 
-# Postgres refuses NOTIFY payloads of 8000 bytes or more; stay well below.
-_NOTIFY_MAX_BYTES = 7000
 _CONNECT_TIMEOUT_S = 5.0
 # Bounds a writer stuck on a hung server, so close() and the spool can still happen.
 _COMMAND_TIMEOUT_S = 30.0
