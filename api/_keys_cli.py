@@ -5,6 +5,10 @@ The secret of a new key is printed once, here, and never stored: only its hash i
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.keys import IssuedKey, KeyInfo, create_api_key, list_api_keys, revoke_api_key
 from db import migrate
@@ -45,30 +49,27 @@ def revoke(database_url: str, public_key: str) -> int:
 
 
 async def _create(database_url: str, org: str, name: str) -> IssuedKey:
-    await migrate.upgrade(database_url)
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with session_factory(engine).begin() as session:
-            return await create_api_key(session, org, name)
-    finally:
-        await engine.dispose()
+    async with _session(database_url) as session:
+        return await create_api_key(session, org, name)
 
 
 async def _list(database_url: str, org: str | None) -> list[KeyInfo]:
-    await migrate.upgrade(database_url)
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with session_factory(engine)() as session:
-            return await list_api_keys(session, org)
-    finally:
-        await engine.dispose()
+    async with _session(database_url) as session:
+        return await list_api_keys(session, org)
 
 
 async def _revoke(database_url: str, public_key: str) -> bool:
+    async with _session(database_url) as session:
+        return await revoke_api_key(session, public_key)
+
+
+@asynccontextmanager
+async def _session(database_url: str) -> AsyncIterator[AsyncSession]:
+    """One transaction on a migrated database, committed when the block ends."""
     await migrate.upgrade(database_url)
     engine = create_engine(database_url, pool_size=1)
     try:
         async with session_factory(engine).begin() as session:
-            return await revoke_api_key(session, public_key)
+            yield session
     finally:
         await engine.dispose()

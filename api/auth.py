@@ -5,6 +5,7 @@ on a websocket) send it in the `connection_init` payload as `{"Authorization": "
 Both paths end in `Authenticator.authenticate`.
 """
 
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,13 @@ class Caller:
     """An authenticated caller. Every read is scoped to `org_id`."""
 
     org_id: uuid.UUID
+
+
+def bearer_secret(authorization: str) -> str | None:
+    """The secret of a `Bearer <secret>` value; None for any other value."""
+    scheme, _, secret = authorization.strip().partition(" ")
+    secret = secret.strip()
+    return secret if scheme.lower() == "bearer" and secret else None
 
 
 class Unauthorized(Exception):
@@ -61,23 +69,35 @@ class Authenticator:
             if self._anonymous is not None:
                 return self._anonymous
             raise Unauthorized("missing API key: send Authorization: Bearer <secret key>")
-        scheme, _, secret = authorization.strip().partition(" ")
-        secret = secret.strip()
-        if scheme.lower() != "bearer" or not secret:
+        secret = bearer_secret(authorization)
+        if secret is None:
             raise Unauthorized("malformed Authorization: expected 'Bearer <secret key>'")
         if secret.startswith(PUBLIC_KEY_PREFIX):
             raise Unauthorized("that is a public key: send the secret key (sk-tw-...)")
         return await self._caller_for_secret(secret)
 
-    async def _caller_for_secret(self, secret: str) -> Caller:
+    async def authenticate_pair(self, public_key: str, secret: str) -> Caller:
+        """The caller for a `public_key:secret_key` pair (Basic auth, as Langfuse SDKs send
+        it); raises `Unauthorized`."""
+        return await self._caller_for_secret(secret, public_key)
+
+    async def _caller_for_secret(self, secret: str, public_key: str | None = None) -> Caller:
         async with self._sessions() as session:
             key = (
                 await session.execute(
-                    select(ApiKey.id, ApiKey.org_id, ApiKey.revoked_at, ApiKey.last_used_at).where(
-                        ApiKey.secret_hash == hash_secret(secret)
-                    )
+                    select(
+                        ApiKey.id,
+                        ApiKey.org_id,
+                        ApiKey.public_key,
+                        ApiKey.revoked_at,
+                        ApiKey.last_used_at,
+                    ).where(ApiKey.secret_hash == hash_secret(secret))
                 )
             ).one_or_none()
+            if public_key is not None and (
+                key is None or not hmac.compare_digest(key.public_key, public_key)
+            ):
+                raise Unauthorized("invalid API key pair")
             if key is None:
                 raise Unauthorized("invalid API key")
             if key.revoked_at is not None:

@@ -30,7 +30,7 @@ class Services:
     authenticator: Authenticator
     hub: RunEventHub
     live_reader: LiveReader
-    artifacts: "ArtifactAccess | None" = None
+    artifacts: "ArtifactAccess"
 
 
 def services_of(conn: HTTPConnection) -> Services:

@@ -50,9 +50,8 @@ def _cell(value: Any) -> Any:
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(
-        value, uuid.UUID
-    ):  # asyncpg returns its own UUID subclass, which orjson leaves to us
+    # asyncpg returns its own UUID subclass, which orjson leaves to us.
+    if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, Decimal):
         return float(value)

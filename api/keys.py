@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,9 +70,19 @@ async def create_api_key(session: AsyncSession, org_slug: str, name: str = "") -
 
 async def revoke_api_key(session: AsyncSession, public_key: str) -> bool:
     """Revoke a key by its public key; False if no such key is active."""
+    return await _revoke(session, ApiKey.public_key == public_key)
+
+
+async def revoke_named_key(session: AsyncSession, secret: str, name: str) -> bool:
+    """Revoke the key with this secret if it bears `name` (the web UI's sign-out revokes
+    only keys it issued itself); False if no such key is active."""
+    return await _revoke(session, ApiKey.secret_hash == hash_secret(secret), ApiKey.name == name)
+
+
+async def _revoke(session: AsyncSession, *which: ColumnElement[bool]) -> bool:
     result = await session.execute(
         update(ApiKey)
-        .where(ApiKey.public_key == public_key, ApiKey.revoked_at.is_(None))
+        .where(*which, ApiKey.revoked_at.is_(None))
         .values(revoked_at=func.now())
         .returning(ApiKey.id)
     )

@@ -4,10 +4,11 @@ Kept apart from the routes so that `tracewire serve` can issue one without impor
 GraphQL app first.
 """
 
-import hashlib
 import secrets
 import time
 from collections.abc import Callable
+
+from api.keys import hash_secret
 
 LOGIN_TOKEN_TTL = 15 * 60.0
 WEB_KEY_NAME = "web sign-in"
@@ -32,14 +33,10 @@ class LoginLinks:
 
     def issue(self) -> str:
         token = secrets.token_urlsafe(32)
-        self._pending[_digest(token)] = self._clock() + self._ttl
+        self._pending[hash_secret(token)] = self._clock() + self._ttl
         return token
 
     def redeem(self, token: str) -> bool:
         """True once for a token issued here and not expired; False ever after."""
-        expires = self._pending.pop(_digest(token), None)
+        expires = self._pending.pop(hash_secret(token), None)
         return expires is not None and self._clock() < expires
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

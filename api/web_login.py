@@ -14,15 +14,14 @@ redeeming it; the key travels only in response bodies and `Authorization` header
 server logs no requests (uvicorn's access log is off).
 """
 
-from sqlalchemy import func, update
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.auth import bearer_secret
 from api.context import services_of
-from api.keys import create_api_key, hash_secret
+from api.keys import create_api_key, revoke_named_key
 from api.login_links import WEB_KEY_NAME, LoginLinks
-from db.models import ApiKey
 
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -45,18 +44,10 @@ def login_routes(links: LoginLinks | None) -> list[Route]:
         return JSONResponse({"key": issued.secret}, headers=_NO_STORE)
 
     async def logout(request: Request) -> Response:
-        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and secret.strip():
+        secret = bearer_secret(request.headers.get("authorization", ""))
+        if secret is not None:
             async with services_of(request).sessions.begin() as session:
-                await session.execute(
-                    update(ApiKey)
-                    .where(
-                        ApiKey.secret_hash == hash_secret(secret.strip()),
-                        ApiKey.name == WEB_KEY_NAME,
-                        ApiKey.revoked_at.is_(None),
-                    )
-                    .values(revoked_at=func.now())
-                )
+                await revoke_named_key(session, secret, WEB_KEY_NAME)
         return Response(status_code=204, headers=_NO_STORE)
 
     return [

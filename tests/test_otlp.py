@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.keys import IssuedKey
 from api.otlp import run_id_for
 from db.engine import session_factory
-from db.models import Run, Step
+from db.models import ApiKey, Run, Step
 from tests._api import bearer, data, new_org_key, serve
 from tests._otlp import json_body, make_spans, protobuf_body, trace_id_of, wait_for_steps
 
@@ -354,3 +354,18 @@ async def test_the_langfuse_endpoint_takes_a_basic_key_pair_of_one_org_only(
         await client.get("/api/public/projects", headers=_basic(other.public_key, other.secret))
     ).json()
     assert [p["id"] for p in projects["data"]] == [str(other.org_id)]
+
+
+async def test_a_key_pair_used_only_by_a_langfuse_client_shows_when_it_was_last_used(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    fresh = await new_org_key(engine)
+    response = await client.get(
+        "/api/public/projects", headers=_basic(fresh.public_key, fresh.secret)
+    )
+    assert response.status_code == 200
+    async with session_factory(engine)() as session:
+        used = await session.scalar(
+            select(ApiKey.last_used_at).where(ApiKey.public_key == fresh.public_key)
+        )
+    assert used is not None

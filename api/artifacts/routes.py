@@ -29,7 +29,6 @@ def _error(status: int, message: str) -> JSONResponse:
 async def content(request: Request) -> Response:
     services = services_of(request)
     access = services.artifacts
-    assert access is not None
     try:
         artifact_id = uuid.UUID(request.path_params["artifact_id"])
     except ValueError:
@@ -40,9 +39,11 @@ async def content(request: Request) -> Response:
     signature = request.query_params.get("sig")
     if signature is not None:
         expires = request.query_params.get("expires", "")
-        if row is None or not expires.isdigit():
-            return _error(403, "invalid or expired link")
-        if not access.signer.verify(row.id, row.org_id, int(expires), signature):
+        if (
+            row is None
+            or not expires.isdigit()
+            or not access.signer.verify(row.id, row.org_id, int(expires), signature)
+        ):
             return _error(403, "invalid or expired link")
     else:
         try:

@@ -3,15 +3,11 @@
 
 import base64
 import binascii
-import hmac
 
-from sqlalchemy import select
 from starlette.requests import Request
 
 from api.auth import Caller, Unauthorized
 from api.context import services_of
-from api.keys import hash_secret
-from db.models import ApiKey
 
 
 async def caller_of(request: Request) -> Caller:
@@ -27,16 +23,4 @@ async def caller_of(request: Request) -> Caller:
     public_key, _, secret = decoded.partition(":")
     if not public_key or not secret:
         raise Unauthorized("Basic credentials must be public_key:secret_key")
-    async with services.sessions() as session:
-        key = (
-            await session.execute(
-                select(ApiKey.org_id, ApiKey.secret_hash, ApiKey.revoked_at).where(
-                    ApiKey.public_key == public_key
-                )
-            )
-        ).one_or_none()
-    if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
-        raise Unauthorized("invalid API key pair")
-    if key.revoked_at is not None:
-        raise Unauthorized("API key revoked")
-    return Caller(key.org_id)
+    return await services.authenticator.authenticate_pair(public_key, secret)

@@ -48,7 +48,4 @@ class Artifact:
         "run (HTML, SVG, scripts...) download as attachments."
     )
     async def download_url(self, info: Info[Context, None]) -> str:
-        access = services_of(info.context.request).artifacts
-        if access is None:
-            raise RuntimeError("the server was started without an artifact store")
-        return await access.download_url(self.row)
+        return await services_of(info.context.request).artifacts.download_url(self.row)
