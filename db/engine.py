@@ -1,6 +1,7 @@
 """One place that turns a user's database URL into engines and driver DSNs."""
 
 import orjson
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,8 +22,6 @@ def driver_dsn(url: str) -> str:
 
 def with_database(url: str, database: str) -> str:
     """The URL of another database on the same server."""
-    from sqlalchemy.engine import make_url
-
     return make_url(driver_dsn(url)).set(database=database).render_as_string(hide_password=False)
 
 

@@ -12,15 +12,11 @@ from api.context import Context, services_of
 from api.live import LiveEvent, run_event_batches
 from db.models import Run
 from resolvers import scope
-from resolvers.errors import UserError
+from resolvers.errors import InvalidArgument, NotFound
 from resolvers.filters import RunFilterSpec
 from resolvers.runs import get_run
 
 MAX_CATCH_UP_RUNS = 500
-
-
-class RunNotFound(UserError):
-    """Subscribing to a run that does not exist or belongs to another organization."""
 
 
 async def watch_run_events(
@@ -28,10 +24,10 @@ async def watch_run_events(
 ) -> AsyncIterator[list[LiveEvent]]:
     """Batches of the run's events after `after_seq`: the stored ones, then live ones."""
     if after_seq < 0:
-        raise UserError("afterSeq must be 0 or more")
+        raise InvalidArgument("afterSeq must be 0 or more")
     run = await get_run(context, run_id)
     if run is None:
-        raise RunNotFound(f"no run with id {run_id!r}")
+        raise NotFound("run", run_id)
     services = services_of(context.request)
     async for batch in run_event_batches(services.hub, services.live_reader, run.id, after_seq):
         yield batch

@@ -32,5 +32,4 @@ async def get_run(context: Context, run_id: str) -> Run | None:
     key = parse_id(run_id)
     if key is None:
         return None  # no run can have that id
-    async with context.sessions() as session:
-        return await session.scalar(scope.rows(context.caller, Run).where(Run.id == key))
+    return await context.loaders.runs_by_id.load(key)

@@ -20,7 +20,7 @@ from db.enums import RunStatus, StepStatus, StepType
 from db.models import Run, RunVendorUsage, Step
 from resolvers import scope
 from resolvers.errors import InvalidArgument
-from resolvers.filters import RunFilterSpec, TimeRange
+from resolvers.filters import ALL_RUNS, RunFilterSpec, TimeRange
 from resolvers.usage import UsageLine, merge, step_usage_columns
 
 MAX_BUCKETS = 2000
@@ -92,15 +92,11 @@ def _distribution(count: int, avg: float | None, percentiles: list[float] | None
     return Distribution(count, float(avg) if avg is not None else None, p50, p95, p99)
 
 
-def _run_clauses(spec: RunFilterSpec, caller: Any) -> list[ColumnElement[bool]]:
-    return spec.clauses(caller)
-
-
 def _step_clauses(spec: RunFilterSpec, context: Context) -> list[ColumnElement[bool]]:
     """Steps that started in the spec's range, of runs matching the spec's other filters."""
     clauses = spec.created.clauses(Step.started_at)
     others = dataclasses.replace(spec, created=TimeRange())
-    if others != RunFilterSpec():
+    if others != ALL_RUNS:
         runs = others.apply(context.caller, scope.columns(context.caller, Run, Run.id))
         clauses.append(Step.run_id.in_(runs))
     return clauses
@@ -109,7 +105,7 @@ def _step_clauses(spec: RunFilterSpec, context: Context) -> list[ColumnElement[b
 async def status_counts(context: Context, spec: RunFilterSpec) -> dict[RunStatus, int]:
     stmt = (
         scope.columns(context.caller, Run, Run.status, func.count())
-        .where(*_run_clauses(spec, context.caller))
+        .where(*spec.clauses(context.caller))
         .group_by(Run.status)
     )
     async with context.sessions() as session:
@@ -121,7 +117,7 @@ async def durations(context: Context, spec: RunFilterSpec) -> Distribution:
     """Start-to-finish durations of the runs that have finished."""
     duration = _ms_between(Run.started_at, Run.finished_at)
     stmt = scope.columns(context.caller, Run, *_distribution_columns(duration)).where(
-        *_run_clauses(spec, context.caller),
+        *spec.clauses(context.caller),
         Run.started_at.isnot(None),
         Run.finished_at.isnot(None),
     )
@@ -243,7 +239,7 @@ async def time_series(
             func.percentile_cont(0.95).within_group(duration),
             func.coalesce(func.sum(Run.cost), 0),
         )
-        .where(*_run_clauses(spec, context.caller))
+        .where(*spec.clauses(context.caller))
         .group_by(slot)
         .order_by(slot)
         .limit(MAX_BUCKETS)

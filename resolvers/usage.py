@@ -65,11 +65,9 @@ def merge(lines: list[UsageLine]) -> list[UsageLine]:
     merged: dict[tuple[str | None, str | None], UsageLine] = {}
     for line in lines:
         key = (line.vendor, line.model)
-        if key in merged:
-            merged[key].add(line)
-        else:
+        if key not in merged:
             merged[key] = UsageLine(line.vendor, line.model)
-            merged[key].add(line)
+        merged[key].add(line)
     return sorted(
         merged.values(),
         key=lambda u: (-u.cost, -u.calls, u.vendor or "", u.model or ""),

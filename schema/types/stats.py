@@ -35,20 +35,23 @@ class Stats:
     range_start: datetime | None = strawberry.field(description="Start of the range covered.")
     range_end: datetime = strawberry.field(description="End of the range covered.")
     spec: strawberry.Private[RunFilterSpec]
-    counts: strawberry.Private[dict[str, "asyncio.Task[dict[RunStatus, int]]"]]
+    counts: strawberry.Private["asyncio.Task[dict[RunStatus, int]] | None"]
 
     @classmethod
     def of(cls, spec: RunFilterSpec) -> "Stats":
         now = datetime.now(UTC)
         return cls(
-            range_start=spec.created.start, range_end=spec.created.end or now, spec=spec, counts={}
+            range_start=spec.created.start,
+            range_end=spec.created.end or now,
+            spec=spec,
+            counts=None,
         )
 
     async def _counts(self, context: Context) -> dict[RunStatus, int]:
         # totalRuns, byStatus and successRate share one query.
-        if "task" not in self.counts:
-            self.counts["task"] = asyncio.ensure_future(stats.status_counts(context, self.spec))
-        return await self.counts["task"]
+        if self.counts is None:
+            self.counts = asyncio.ensure_future(stats.status_counts(context, self.spec))
+        return await self.counts
 
     @field(description="Runs created in the range.")
     async def total_runs(self, info: Info[Context, None]) -> int:
