@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests._server import ServerProcess
-
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parent.parent
 WEB_BUILT = REPO / "web" / "dist" / "index.html"
@@ -57,16 +55,6 @@ async def new_page(browser: Browser) -> AsyncIterator[Page]:
         yield page
     finally:
         await context.close()
-
-
-@asynccontextmanager
-async def serving(database_url: str, workdir: Path, *args: str) -> AsyncIterator[ServerProcess]:
-    server = ServerProcess(database_url, workdir, *args)
-    await server.start()
-    try:
-        yield server
-    finally:
-        assert await server.stop() == 0, server.output()
 
 
 async def screenshot(page: Page, name: str) -> None:

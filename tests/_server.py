@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -89,3 +91,14 @@ class ServerProcess:
         except TimeoutError:
             process.kill()
             return await process.wait()
+
+
+@asynccontextmanager
+async def serving(database_url: str, workdir: Path, *args: str) -> AsyncIterator[ServerProcess]:
+    """A started server, stopped on exit, which must exit cleanly."""
+    server = ServerProcess(database_url, workdir, *args)
+    await server.start()
+    try:
+        yield server
+    finally:
+        assert await server.stop() == 0, server.output()

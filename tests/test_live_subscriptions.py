@@ -12,10 +12,10 @@ import pytest
 from httpx_ws import AsyncWebSocketSession, aconnect_ws
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.keys import IssuedKey, create_api_key
-from db.engine import session_factory
+from api.keys import IssuedKey
 from recorder import Recorder, RecorderSettings
-from tests._server import ServerProcess
+from tests._api import new_org_key
+from tests._server import ServerProcess, serving
 from tests._ws import GraphQLSocket, graphql_socket
 
 RUN_EVENTS = """
@@ -27,30 +27,30 @@ subscription ($runId: ID!, $afterSeq: Int!) {
 """
 
 
-async def _key(engine: AsyncEngine, org: str) -> IssuedKey:
-    async with session_factory(engine).begin() as session:
-        return await create_api_key(session, org)
-
-
 @pytest.fixture
 async def org() -> str:
     return f"live-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
+async def key(engine: AsyncEngine, org: str) -> IssuedKey:
+    return await new_org_key(engine, org)
+
+
+@pytest.fixture
 async def server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ServerProcess]:
-    process = ServerProcess(database_url, tmp_path_factory.mktemp("server"))
-    await process.start()
-    try:
+    async with serving(database_url, tmp_path_factory.mktemp("server")) as process:
         yield process
-    finally:
-        assert await process.stop() == 0, process.output()
 
 
 def _recorder(database_url: str, org: str) -> Recorder:
     return Recorder(database_url, settings=RecorderSettings(org=org, flush_interval=0.01))
+
+
+async def _subscribe(socket: GraphQLSocket, run_id: uuid.UUID, after_seq: int = 0) -> None:
+    await socket.subscribe(RUN_EVENTS, {"runId": str(run_id), "afterSeq": after_seq})
 
 
 async def _events(
@@ -66,15 +66,14 @@ async def _events(
 
 
 async def test_a_subscriber_gets_the_stored_events_then_each_new_one_in_order(
-    database_url: str, engine: AsyncEngine, server: ServerProcess, org: str
+    database_url: str, key: IssuedKey, server: ServerProcess, org: str
 ) -> None:
-    key = await _key(engine, org)
     rec = _recorder(database_url, org)
     run = rec.run("bot")
     run.thought("first")
     assert await asyncio.to_thread(rec.flush, 10)
     async with graphql_socket(server.ws_url, key.secret) as socket:
-        await socket.subscribe(RUN_EVENTS, {"runId": str(run.id), "afterSeq": 0})
+        await _subscribe(socket, run.id)
         stored = await _events(socket, 2)  # run created; a step started and ended at once
         for i in range(10):
             run.info(f"live {i}")
@@ -94,13 +93,12 @@ async def test_a_subscriber_gets_the_stored_events_then_each_new_one_in_order(
 
 
 async def test_a_long_step_is_visible_while_it_runs_and_again_when_it_ends(
-    database_url: str, engine: AsyncEngine, server: ServerProcess, org: str
+    database_url: str, key: IssuedKey, server: ServerProcess, org: str
 ) -> None:
-    key = await _key(engine, org)
     rec = _recorder(database_url, org)
     run = rec.run("bot")
     async with graphql_socket(server.ws_url, key.secret) as socket:
-        await socket.subscribe(RUN_EVENTS, {"runId": str(run.id), "afterSeq": 0})
+        await _subscribe(socket, run.id)
         step = run.step("slow search", type="tool_call", input={"q": "x"})
         started = await _events(socket, 2)
         assert started[-1]["kind"] == "STEP_STARTED"
@@ -113,15 +111,14 @@ async def test_a_long_step_is_visible_while_it_runs_and_again_when_it_ends(
 
 
 async def test_subscribing_to_another_orgs_run_is_refused(
-    database_url: str, engine: AsyncEngine, server: ServerProcess, org: str
+    database_url: str, key: IssuedKey, server: ServerProcess, org: str
 ) -> None:
     rec = _recorder(database_url, f"{org}-other")
     other_run = rec.run("theirs")
     assert await asyncio.to_thread(rec.flush, 10)
     rec.close()
-    key = await _key(engine, org)
     async with graphql_socket(server.ws_url, key.secret) as socket:
-        await socket.subscribe(RUN_EVENTS, {"runId": str(other_run.id), "afterSeq": 0})
+        await _subscribe(socket, other_run.id)
         message = await socket.receive()
     # graphql-transport-ws reports a resolver's refusal as a result with errors.
     assert message["type"] == "next", message
@@ -130,13 +127,12 @@ async def test_subscribing_to_another_orgs_run_is_refused(
 
 
 async def test_after_a_server_restart_a_client_resumes_from_its_last_seq(
-    database_url: str, engine: AsyncEngine, server: ServerProcess, org: str
+    database_url: str, key: IssuedKey, server: ServerProcess, org: str
 ) -> None:
-    key = await _key(engine, org)
     rec = _recorder(database_url, org)
     run = rec.run("bot")
     async with graphql_socket(server.ws_url, key.secret) as socket:
-        await socket.subscribe(RUN_EVENTS, {"runId": str(run.id), "afterSeq": 0})
+        await _subscribe(socket, run.id)
         run.info("before restart")
         before = await _events(socket, 2)
     assert await server.stop() == 0
@@ -145,7 +141,7 @@ async def test_after_a_server_restart_a_client_resumes_from_its_last_seq(
     assert await asyncio.to_thread(rec.flush, 10)
     await server.start()
     async with graphql_socket(server.ws_url, key.secret) as socket:
-        await socket.subscribe(RUN_EVENTS, {"runId": str(run.id), "afterSeq": before[-1]["seq"]})
+        await _subscribe(socket, run.id, before[-1]["seq"])
         run.info("after restart")
         after = await _events(socket, 2 + 5 + 1)
     rec.close()
@@ -154,15 +150,12 @@ async def test_after_a_server_restart_a_client_resumes_from_its_last_seq(
 
 async def test_a_subscriber_on_a_second_server_sees_every_event(
     database_url: str,
-    engine: AsyncEngine,
+    key: IssuedKey,
     server: ServerProcess,
     org: str,
     tmp_path: Path,
 ) -> None:
-    second = ServerProcess(database_url, tmp_path)
-    await second.start()
-    try:
-        key = await _key(engine, org)
+    async with serving(database_url, tmp_path) as second:
         rec = _recorder(database_url, org)
         run = rec.run("bot")
         async with (
@@ -170,22 +163,19 @@ async def test_a_subscriber_on_a_second_server_sees_every_event(
             graphql_socket(second.ws_url, key.secret) as second_socket,
         ):
             for socket in (first_socket, second_socket):
-                await socket.subscribe(RUN_EVENTS, {"runId": str(run.id), "afterSeq": 0})
+                await _subscribe(socket, run.id)
             for i in range(20):
                 run.info(f"step {i}")
                 await asyncio.sleep(0.005)
             on_first = await _events(first_socket, 21)
             on_second = await _events(second_socket, 21)
         rec.close()
-    finally:
-        assert await second.stop() == 0, second.output()
     assert [e["seq"] for e in on_first] == [e["seq"] for e in on_second] == list(range(1, 22))
 
 
 async def test_five_hundred_subscribers_of_one_run_each_get_every_event_once(
-    database_url: str, engine: AsyncEngine, server: ServerProcess, org: str
+    database_url: str, key: IssuedKey, server: ServerProcess, org: str
 ) -> None:
-    key = await _key(engine, org)
     rec = _recorder(database_url, org)
     run = rec.run("bot")
     assert await asyncio.to_thread(rec.flush, 10)
@@ -195,7 +185,7 @@ async def test_five_hundred_subscribers_of_one_run_each_get_every_event_once(
     async def watch(subscribed: asyncio.Event) -> list[int]:
         nonlocal connected
         async with graphql_socket(server.ws_url, key.secret) as socket:
-            await socket.subscribe(RUN_EVENTS, {"runId": str(run.id), "afterSeq": 0})
+            await _subscribe(socket, run.id)
             seqs = [event["seq"] for event in await _events(socket, 1, wait_s=120)]
             subscribed.set()
             connected += 1
@@ -218,9 +208,8 @@ async def test_five_hundred_subscribers_of_one_run_each_get_every_event_once(
 
 
 async def test_older_clients_speaking_legacy_graphql_ws_get_the_same_stream(
-    database_url: str, engine: AsyncEngine, server: ServerProcess, org: str
+    database_url: str, key: IssuedKey, server: ServerProcess, org: str
 ) -> None:
-    key = await _key(engine, org)
     rec = _recorder(database_url, org)
     run = rec.run("bot")
     run.info("hello")

@@ -10,7 +10,8 @@ import pytest
 from playwright.async_api import expect
 
 from recorder import Recorder, RecorderSettings
-from tests._browser import chromium, new_page, screenshot, serving
+from tests._browser import chromium, new_page, screenshot
+from tests._server import serving
 
 ORG = f"ui-artifacts-{uuid.uuid4().hex[:8]}"
 

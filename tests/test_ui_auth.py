@@ -15,8 +15,8 @@ from api.keys import create_api_key
 from api.login_links import WEB_KEY_NAME
 from db.engine import session_factory
 from recorder import Recorder, RecorderSettings
-from tests._browser import new_page, screenshot, serving
-from tests._server import ServerProcess
+from tests._browser import new_page, screenshot
+from tests._server import ServerProcess, serving
 
 ORG = f"ui-auth-{uuid.uuid4().hex[:8]}"
 AGENT = "secret-agent"

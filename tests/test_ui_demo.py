@@ -4,7 +4,8 @@ run that went wrong shows where. Its screenshots are the README's."""
 import pytest
 from playwright.async_api import expect
 
-from tests._browser import chromium, new_page, screenshot, serving
+from tests._browser import chromium, new_page, screenshot
+from tests._server import serving
 from tests.conftest import create_database, drop_database
 
 

@@ -6,7 +6,8 @@ import uuid
 import pytest
 from playwright.async_api import Route, expect
 
-from tests._browser import chromium, new_page, screenshot, serving
+from tests._browser import chromium, new_page, screenshot
+from tests._server import serving
 
 ORG = f"ui-graphiql-{uuid.uuid4().hex[:8]}"
 

@@ -10,8 +10,8 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from recorder import Recorder, RecorderSettings
-from tests._browser import screenshot, serving
-from tests._server import ServerProcess
+from tests._browser import screenshot
+from tests._server import ServerProcess, serving
 
 ORG = f"ui-run-{uuid.uuid4().hex[:8]}"
 

@@ -5,10 +5,10 @@ import { AuthGate } from "./auth/AuthGate";
 import { useSession } from "./auth/SessionContext";
 import { RunPage } from "./run/RunPage";
 import { RunsPage } from "./runs/RunsPage";
+import { LiveIndicator } from "./ui/LiveIndicator";
 
 // The charting library is most of the bundle: only the stats page loads it.
 const StatsPage = lazy(() => import("./stats/StatsPage").then((module) => ({ default: module.StatsPage })));
-import { LiveIndicator } from "./ui/LiveIndicator";
 
 export function App() {
   return (

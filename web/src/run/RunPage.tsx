@@ -1,6 +1,7 @@
 import { useMemo, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 
+import { isEnded } from "../ui/runStatus";
 import { useNow } from "../ui/useNow";
 import { RunHeader } from "./RunHeader";
 import { StepDetails } from "./StepDetails";
@@ -9,8 +10,6 @@ import { buildTree, visibleRows } from "./tree";
 import { useLiveRun } from "./useLiveRun";
 import { withStepTotals } from "./totals";
 import { timeSpan } from "./waterfall";
-
-const LIVE_STATUSES = new Set(["PENDING", "RUNNING", "NEEDS_REVIEW", "STALLED"]);
 
 export function RunPage() {
   const { runId = "" } = useParams();
@@ -23,7 +22,7 @@ export function RunPage() {
   // steps.version changes exactly when the merged steps do: the memo key for everything
   // derived from them (the maps themselves are replaced, not mutated, but are bigger to compare).
   const anyRunning = useMemo(() => [...steps.steps.values()].some((step) => step.status === "RUNNING"), [steps.version]);
-  const isLive = live.run !== null && (LIVE_STATUSES.has(live.run.status) || anyRunning);
+  const isLive = live.run !== null && (!isEnded(live.run.status) || anyRunning);
   // Running bars and durations grow between events.
   const now = useNow(isLive, 500);
   const tree = useMemo(() => buildTree(steps.steps.values()), [steps.version]);

@@ -2,7 +2,7 @@ import { useEffect, useRef, type ReactNode } from "react";
 import { useQuery } from "urql";
 
 import type { StepDetailQuery } from "../gql/graphql";
-import { formatCost, formatCount, formatDuration, formatTime } from "../ui/format";
+import { formatCost, formatCount, formatDuration, formatEnum, formatTime } from "../ui/format";
 import { Json } from "../ui/Json";
 import { StatusBadge } from "../ui/StatusBadge";
 import { ArtifactList } from "./ArtifactList";
@@ -35,7 +35,7 @@ export function StepDetails(props: { step: StepRow; artifactSeq: number }) {
         <h2>{step.name}</h2>
         <StatusBadge status={step.status} />
         <span className="muted">
-          #{step.seq} · {step.type.toLowerCase().replace("_", " ")}
+          #{step.seq} · {formatEnum(step.type)}
         </span>
       </header>
       <dl className="run-facts">

@@ -1,7 +1,7 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useMemo, useRef } from "react";
 
-import { formatDuration } from "../ui/format";
+import { formatDuration, formatEnum } from "../ui/format";
 import type { StepRow } from "./liveSteps";
 import type { TreeRow } from "./tree";
 import { placeBar, type Span } from "./waterfall";
@@ -82,7 +82,7 @@ export function StepList(props: {
                     <span className="twisty" />
                   )}
                   {step.status === "RUNNING" && <span className="spinner" aria-label="running" />}
-                  <span className={`type type-${step.type.toLowerCase()}`}>{step.type.toLowerCase().replace("_", " ")}</span>
+                  <span className={`type type-${step.type.toLowerCase()}`}>{formatEnum(step.type)}</span>
                   <span className="step-name">{step.name}</span>
                   {step.status === "FAILED" && <span className="failed-mark">failed</span>}
                 </span>

@@ -1,4 +1,5 @@
 import type { EventKind, RunStatus, StepRowFragment } from "../gql/graphql";
+import { RUN_STATUSES } from "../ui/runStatus";
 
 export type StepRow = StepRowFragment;
 
@@ -93,13 +94,11 @@ export function mergeEvents(state: LiveSteps, events: readonly StepEvent[]): Liv
       steps.set(id, known ? newer(known, event.step) : event.step);
       stepSeq.set(id, Math.max(seenSeq ?? 0, event.seq));
     }
-    if (event.kind === "RUN_STATUS_CHANGED" && event.seq > statusSeq) {
-      const next = statusOf(event.data);
-      if (next) {
-        status = next;
-        statusSeq = event.seq;
-      }
-    }
+  }
+  const latest = latestStatus(events);
+  if (latest && latest.seq > statusSeq) {
+    status = latest.status;
+    statusSeq = latest.seq;
   }
   if (steps === null && artifactSeq === null && lastSeq === state.lastSeq && status === state.status) {
     return state;
@@ -122,16 +121,16 @@ function newer(known: StepRow, incoming: StepRow): StepRow {
   return incoming;
 }
 
-const RUN_STATUSES: readonly RunStatus[] = [
-  "PENDING",
-  "RUNNING",
-  "NEEDS_REVIEW",
-  "COMPLETED",
-  "PARTIAL",
-  "FAILED",
-  "CANCELLED",
-  "STALLED",
-];
+/** The run status of the newest RUN_STATUS_CHANGED event among `events`, if any. */
+export function latestStatus(events: readonly StepEvent[]): { status: RunStatus; seq: number } | null {
+  let latest: { status: RunStatus; seq: number } | null = null;
+  for (const event of events) {
+    if (event.kind !== "RUN_STATUS_CHANGED" || (latest && event.seq <= latest.seq)) continue;
+    const status = statusOf(event.data);
+    if (status) latest = { status, seq: event.seq };
+  }
+  return latest;
+}
 
 function statusOf(data: unknown): RunStatus | null {
   if (typeof data !== "object" || data === null || !("status" in data)) return null;

@@ -4,7 +4,7 @@ import { useClient, type OperationResult } from "urql";
 import type { RunHeaderFragment, RunStepsPageQuery as RunStepsPage } from "../gql/graphql";
 import { resumable } from "../graphql/resumable";
 import { RunEventBatchesSubscription, RunEventCountQuery, RunStepsPageQuery } from "./documents";
-import { addSnapshotRows, emptySteps, fromSnapshot, mergeEvents, type LiveSteps } from "./liveSteps";
+import { addSnapshotRows, emptySteps, fromSnapshot, latestStatus, mergeEvents, type LiveSteps } from "./liveSteps";
 
 /** How often the header's totals are re-read while events flow; the steps and the status
  * themselves change the moment their event arrives. */
@@ -80,7 +80,7 @@ export function useLiveRun(runId: string): LiveRun {
           lastSeq.current = Math.max(lastSeq.current, batch.lastSeq);
           setSteps((current) => mergeEvents(current, batch.events));
           // The status shows at once; totals follow with the next header read.
-          const status = mergeEvents(emptySteps, batch.events).status;
+          const status = latestStatus(batch.events)?.status;
           if (status) setRun((current) => current && { ...current, status });
           scheduleHeader();
         },

@@ -1,16 +1,7 @@
 import type { RunStatus } from "../gql/graphql";
+import { formatEnum } from "../ui/format";
+import { RUN_STATUSES } from "../ui/runStatus";
 import type { RunsFilterState } from "./filters";
-
-const STATUSES: readonly RunStatus[] = [
-  "PENDING",
-  "RUNNING",
-  "NEEDS_REVIEW",
-  "COMPLETED",
-  "PARTIAL",
-  "FAILED",
-  "CANCELLED",
-  "STALLED",
-];
 
 const RANGES: readonly [string, string][] = [
   ["", "any time"],
@@ -43,9 +34,9 @@ export function RunsFilters(props: { value: RunsFilterState; onChange(next: Runs
           onChange={(event) => set({ status: event.target.value as RunStatus | "" })}
         >
           <option value="">any</option>
-          {STATUSES.map((status) => (
+          {RUN_STATUSES.map((status) => (
             <option key={status} value={status}>
-              {status.toLowerCase().replace("_", " ")}
+              {formatEnum(status)}
             </option>
           ))}
         </select>

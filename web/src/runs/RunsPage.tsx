@@ -13,7 +13,7 @@ export function RunsPage() {
   const filterState = filterFromParams(params);
   // Keyed by the query string: an equal filter must not resubscribe.
   const paramsKey = params.toString();
-  const filter = useMemo(() => toRunFilter(filterFromParams(new URLSearchParams(paramsKey))), [paramsKey]);
+  const filter = useMemo(() => toRunFilter(filterState), [paramsKey]);
   const live = useLiveRuns(filter);
   const [sort, setSort] = useState<Sort>({ key: "createdAt", descending: true });
   const rows = useMemo(() => sortRuns(live.rows, sort), [live.rows, sort]);

@@ -3,10 +3,10 @@ import { useRef } from "react";
 import { Link, useNavigate } from "react-router-dom";
 
 import { elapsedMs, formatCost, formatCount, formatDuration, formatTime } from "../ui/format";
+import { isEnded } from "../ui/runStatus";
 import { StatusBadge } from "../ui/StatusBadge";
 import type { RunRow, Sort, SortKey } from "./liveRuns";
 
-const ENDED = new Set(["COMPLETED", "PARTIAL", "FAILED", "CANCELLED"]);
 const ROW_HEIGHT = 33;
 
 const COLUMNS: readonly { label: string; sort?: SortKey; numeric?: boolean }[] = [
@@ -83,7 +83,7 @@ export function RunsTable(props: { rows: readonly RunRow[]; sort: Sort; onSort(s
 }
 
 function RunsTableRow({ run, now, onOpen }: { run: RunRow; now: number; onOpen(id: string): void }) {
-  const ended = ENDED.has(run.status);
+  const ended = isEnded(run.status);
   return (
     <tr data-run-id={run.id} style={{ height: ROW_HEIGHT }} onClick={() => onOpen(run.id)}>
       <td>

@@ -39,3 +39,8 @@ export function elapsedMs(start: string | null | undefined, end: string | null |
   if (!start) return null;
   return (end ? Date.parse(end) : now) - Date.parse(start);
 }
+
+/** An enum value as words: "NEEDS_REVIEW" reads "needs review". */
+export function formatEnum(value: string): string {
+  return value.toLowerCase().replace("_", " ");
+}
