@@ -15,20 +15,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from api import artifacts as artifacts_api
-from api import export
-from api.artifacts.access import opened_artifacts
-from api.auth import Authenticator
-from api.context import Services, services_of
-from api.graphql_app import GraphQLApp
-from api.live.service import running_live
-from api.login_links import LoginLinks
-from api.otlp import OtlpIngest, otlp_routes
-from api.settings import ServerSettings
-from api.web_login import login_routes
-from api.web_ui import BundledGraphiQL, web_ui_routes
-from db import migrate
-from db.engine import create_engine, session_factory
+from tracewire.api import artifacts as artifacts_api
+from tracewire.api import export
+from tracewire.api.artifacts.access import opened_artifacts
+from tracewire.api.auth import Authenticator
+from tracewire.api.context import Services, services_of
+from tracewire.api.graphql_app import GraphQLApp
+from tracewire.api.login_links import LoginLinks
+from tracewire.api.otlp import OtlpIngest, otlp_routes
+from tracewire.api.settings import ServerSettings
+from tracewire.api.web_login import login_routes
+from tracewire.api.web_ui import BundledGraphiQL, web_ui_routes
+from tracewire.db import migrate
+from tracewire.db.engine import create_engine, session_factory
+from tracewire.live.service import running_live
 
 HEALTH_TIMEOUT_SECONDS = 5.0
 

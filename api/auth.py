@@ -6,25 +6,17 @@ Both paths end in `Authenticator.authenticate`.
 """
 
 import hmac
-import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.keys import PUBLIC_KEY_PREFIX, ensure_org, hash_secret
-from db.models import ApiKey
+from tracewire.api.keys import PUBLIC_KEY_PREFIX, ensure_org, hash_secret
+from tracewire.db.models import ApiKey
+from tracewire.resolvers.caller import Caller
 
 # `last_used_at` is informational; writing it on every request would turn reads into writes.
 _LAST_USED_RESOLUTION = timedelta(minutes=5)
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """An authenticated caller. Every read is scoped to `org_id`."""
-
-    org_id: uuid.UUID
 
 
 def bearer_secret(authorization: str) -> str | None:

@@ -24,12 +24,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from api.auth import Caller, Unauthorized
-from api.context import services_of
-from db.enums import RunStatus
-from resolvers import export
-from resolvers.errors import UserError
-from resolvers.filters import RunFilterSpec, parse_id
+from tracewire.api.auth import Unauthorized
+from tracewire.api.context import services_of
+from tracewire.db.enums import RunStatus
+from tracewire.resolvers import export
+from tracewire.resolvers.caller import Caller
+from tracewire.resolvers.errors import UserError
+from tracewire.resolvers.filters import RunFilterSpec, parse_id
 
 LINES_PER_CHUNK = 200
 _MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}

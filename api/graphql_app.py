@@ -14,10 +14,11 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
-from api._ws_frames import FrameEncoder
-from api.auth import Unauthorized
-from api.context import Context, services_of
-from schema import schema
+from tracewire.api._ws_frames import FrameEncoder
+from tracewire.api.auth import Unauthorized
+from tracewire.api.context import services_of
+from tracewire.resolvers.context import Context
+from tracewire.schema import schema
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -46,7 +47,14 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         services = services_of(request)
-        context = Context(request=request, response=response, sessions=services.sessions)
+        context = Context(
+            request=request,
+            response=response,
+            sessions=services.sessions,
+            hub=services.hub,
+            live_reader=services.live_reader,
+            artifacts=services.artifacts,
+        )
         # Websockets authenticate in on_ws_connect; the GraphiQL page itself needs no key
         # (the queries it then sends do).
         if isinstance(request, Request) and not self.should_render_graphql_ide(

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ApiKey, Organization
+from tracewire.db.models import ApiKey, Organization
 
 PUBLIC_KEY_PREFIX = "pk-tw-"
 SECRET_KEY_PREFIX = "sk-tw-"

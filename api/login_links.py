@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from api.keys import hash_secret
+from tracewire.api.keys import hash_secret
 
 LOGIN_TOKEN_TTL = 15 * 60.0
 WEB_KEY_NAME = "web sign-in"

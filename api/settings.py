@@ -7,13 +7,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import platformdirs
+from starlette.config import Config
 
-from storage.config import S3Options, StoreConfig
+from tracewire.storage.config import S3Options, StoreConfig
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# Where `tracewire serve` offers its embedded PostgreSQL to agents (127.0.0.1 only).
+DEFAULT_EMBEDDED_PORT = 54320
 
 
 def default_data_dir() -> Path:
@@ -30,6 +34,8 @@ class ServerSettings:
     wake-up transport instead of Postgres NOTIFY. A running run the recorder has not
     touched (no step, no heartbeat) for `stall_after` seconds is marked stalled. With
     `login_org`, the server prints a one-time web UI login link into that organization.
+    The embedded Postgres is offered to agents in other processes on 127.0.0.1:
+    `embedded_port` (0: not offered).
 
     Artifacts live in `artifact_store` (`s3://bucket/prefix` with the `s3` options, or a
     directory; by default `data_dir/artifacts`). Download URLs handed out in GraphQL last
@@ -49,6 +55,7 @@ class ServerSettings:
     notify_url: str | None = None
     stall_after: float = 120.0
     login_org: str | None = None
+    embedded_port: int = DEFAULT_EMBEDDED_PORT
     s3: S3Options = field(default_factory=S3Options)
     artifact_url_ttl: int = 600
     artifact_signing_secret: str | None = field(default=None, repr=False)
@@ -56,6 +63,10 @@ class ServerSettings:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be 1-65535, got {self.port}")
+        if not 0 <= self.embedded_port < 65536:
+            raise ValueError(
+                f"the embedded database port must be 0-65535, got {self.embedded_port}"
+            )
         if self.database_url is not None and not self.database_url.startswith(
             ("postgresql", "postgres:")
         ):
@@ -91,38 +102,38 @@ class ServerSettings:
         return replace(self, database_url=database_url)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: object) -> "ServerSettings":
-        """Environment first, then explicit overrides (CLI flags that were given)."""
-        values: dict[str, object] = {}
-        if url := env.get("DATABASE_URL"):
-            values["database_url"] = url
-        if data_dir := env.get("TRACEWIRE_DATA_DIR"):
-            values["data_dir"] = Path(data_dir).expanduser()
-        if host := env.get("TRACEWIRE_HOST"):
-            values["host"] = host
-        if port := env.get("TRACEWIRE_PORT"):
-            if not port.isdigit():
-                raise ValueError(f"TRACEWIRE_PORT must be a port number, got {port!r}")
-            values["port"] = int(port)
-        if store := env.get("TRACEWIRE_ARTIFACT_STORE"):
-            values["artifact_store"] = store
-        values["s3"] = S3Options.from_env(env)
-        if ttl := env.get("TRACEWIRE_ARTIFACT_URL_TTL"):
-            if not ttl.isdigit():
-                raise ValueError(f"TRACEWIRE_ARTIFACT_URL_TTL must be seconds, got {ttl!r}")
-            values["artifact_url_ttl"] = int(ttl)
-        if secret := env.get("TRACEWIRE_ARTIFACT_SIGNING_SECRET"):
-            values["artifact_signing_secret"] = secret
-        if org := env.get("TRACEWIRE_ANONYMOUS_ORG"):
-            values["anonymous_org"] = org
-        if notify := env.get("TRACEWIRE_NOTIFY_URL"):
-            values["notify_url"] = notify
-        if stall := env.get("TRACEWIRE_STALL_AFTER"):
-            try:
-                values["stall_after"] = float(stall)
-            except ValueError:
-                raise ValueError(f"TRACEWIRE_STALL_AFTER must be seconds, got {stall!r}") from None
-        if login_org := env.get("TRACEWIRE_LOGIN_ORG"):
-            values["login_org"] = login_org
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: Any) -> "ServerSettings":
+        """The environment (an empty variable counts as unset), then the overrides that are
+        not None (the CLI flags that were given)."""
+        config = Config(environ=env)
+        defaults = cls()
+        data_dir = config("TRACEWIRE_DATA_DIR", default=None)
+        settings = cls(
+            database_url=config("DATABASE_URL", default=None) or None,
+            data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
+            host=config("TRACEWIRE_HOST", default=None) or defaults.host,
+            port=config("TRACEWIRE_PORT", cast=int, default=defaults.port),
+            artifact_store=config("TRACEWIRE_ARTIFACT_STORE", default=None) or None,
+            anonymous_org=config("TRACEWIRE_ANONYMOUS_ORG", default=None) or None,
+            notify_url=config("TRACEWIRE_NOTIFY_URL", default=None) or None,
+            stall_after=config("TRACEWIRE_STALL_AFTER", cast=float, default=defaults.stall_after),
+            login_org=config("TRACEWIRE_LOGIN_ORG", default=None) or None,
+            embedded_port=config(
+                "TRACEWIRE_EMBEDDED_PORT", cast=port_or_off, default=defaults.embedded_port
+            ),
+            s3=S3Options.from_env(env),
+            artifact_url_ttl=config(
+                "TRACEWIRE_ARTIFACT_URL_TTL", cast=int, default=defaults.artifact_url_ttl
+            ),
+            artifact_signing_secret=(
+                config("TRACEWIRE_ARTIFACT_SIGNING_SECRET", default=None) or None
+            ),
+        )
+        return replace(
+            settings, **{name: value for name, value in overrides.items() if value is not None}
+        )
+
+
+def port_or_off(value: str | int) -> int:
+    """A port number; `off` is 0, for none."""
+    return 0 if str(value).lower() == "off" else int(value)

@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.auth import bearer_secret
-from api.context import services_of
-from api.keys import create_api_key, revoke_named_key
-from api.login_links import WEB_KEY_NAME, LoginLinks
+from tracewire.api.auth import bearer_secret
+from tracewire.api.context import services_of
+from tracewire.api.keys import create_api_key, revoke_named_key
+from tracewire.api.login_links import WEB_KEY_NAME, LoginLinks
 
 _NO_STORE = {"Cache-Control": "no-store"}
 

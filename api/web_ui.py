@@ -1,10 +1,11 @@
-"""The web UI at `/`: the files `make web` builds into `web/dist` (index.html and hashed
+"""The web UI at `/`: the files `make web` builds into `api/web_dist` (index.html and hashed
 assets). The UI routes its own pages in the browser, so each of its paths answers with
 index.html; everything else (`/graphql`, `/export/`...) is left to the API's routes, except
 that a browser opening `/graphql` gets the GraphiQL page bundled with the UI (no CDN, so it
 works offline) instead of Strawberry's."""
 
 import os
+from importlib import resources
 from os import PathLike
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
+# Package data of `tracewire.api`: in the wheel, and in the checkout once `make web` ran.
+WEB_DIST = Path(str(resources.files("tracewire.api") / "web_dist"))
 
 # The browser-side routes of web/src/App.tsx.
 UI_PATHS = ("/", "/runs/{run_id}", "/stats")
@@ -41,7 +43,7 @@ def web_ui_routes(dist: Path = WEB_DIST) -> list[BaseRoute]:
 
 class BundledGraphiQL:
     """The GraphQL app, except that a browser's page request (GET, HTML accepted, no query)
-    gets `web/dist/graphiql.html`; Strawberry's CDN-loaded GraphiQL only when that is not
+    gets `web_dist/graphiql.html`; Strawberry's CDN-loaded GraphiQL only when that is not
     built."""
 
     def __init__(self, graphql: ASGIApp, dist: Path = WEB_DIST) -> None:

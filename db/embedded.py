@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from db.engine import driver_dsn, with_database
+from tracewire.db.engine import driver_dsn, with_database
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,11 @@ class EmbeddedPostgres:
         url: str = self._server.get_uri()
         logger.info("embedded PostgreSQL ready in %s", self.pgdata)
         return url
+
+    def socket_path(self) -> Path:
+        """The Unix socket the running server listens on."""
+        info = self._server.get_postmaster_info()
+        return Path(info.socket_dir) / f".s.PGSQL.{info.port or 5432}"
 
     def stop(self) -> None:
         if self._server is not None:

@@ -2,6 +2,7 @@
 so that several servers starting at once against one database migrate it exactly once."""
 
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 from alembic import command
@@ -10,9 +11,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from db.engine import create_engine
+from tracewire.db.engine import create_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Package data of `tracewire.migrations`, read where it is installed.
+MIGRATIONS_DIR = Path(str(resources.files("tracewire.migrations")))
 # Any fixed 64-bit number; ours spells "tracewir" in ASCII.
 MIGRATION_LOCK_KEY = 0x7472616365776972 - (1 << 63)
 

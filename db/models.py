@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from db.enums import EventKind, QaResult, RunStatus, StepStatus, StepType, check_in
+from tracewire.db.enums import EventKind, QaResult, RunStatus, StepStatus, StepType, check_in
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

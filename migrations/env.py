@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from db.models import Base
+from tracewire.db.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -2,20 +2,20 @@
 
 from typing import TYPE_CHECKING, Any
 
-from recorder._context import current_run
-from recorder._records import ErrorInfo
-from recorder.artifact_dir import ArtifactDirectory
-from recorder.node import node, stage
-from recorder.prices import ModelPrice
-from recorder.recorder import Recorder
-from recorder.run import RunHandle
-from recorder.settings import RecorderSettings
-from recorder.sink import MemorySink, Sink
-from recorder.stats import RecorderStats
-from recorder.step import StepHandle
+from tracewire.recorder._context import current_run
+from tracewire.recorder._records import ErrorInfo
+from tracewire.recorder.artifact_dir import ArtifactDirectory
+from tracewire.recorder.node import node, stage
+from tracewire.recorder.prices import ModelPrice
+from tracewire.recorder.recorder import Recorder
+from tracewire.recorder.run import RunHandle
+from tracewire.recorder.settings import RecorderSettings
+from tracewire.recorder.sink import MemorySink, Sink
+from tracewire.recorder.stats import RecorderStats
+from tracewire.recorder.step import StepHandle
 
 if TYPE_CHECKING:
-    from recorder.langchain import TracewireCallbackHandler
+    from tracewire.recorder.langchain import TracewireCallbackHandler
 
 __all__ = [
     "ArtifactDirectory",
@@ -39,7 +39,7 @@ def __getattr__(name: str) -> Any:
     # Imported on first use: LangChain takes over a second to import, and most agents
     # that import the recorder never touch it.
     if name == "TracewireCallbackHandler":
-        from recorder.langchain import TracewireCallbackHandler
+        from tracewire.recorder.langchain import TracewireCallbackHandler
 
         return TracewireCallbackHandler
     raise AttributeError(f"module 'recorder' has no attribute {name!r}")

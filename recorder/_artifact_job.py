@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from storage import CHUNK_BYTES
+from tracewire.storage import CHUNK_BYTES
 
 # What `artifact()` takes: the content itself, a file to read, or a binary stream to read
 # (the recorder then owns the stream and closes it once uploaded).

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from recorder._artifact_job import ArtifactJob
+from tracewire.recorder._artifact_job import ArtifactJob
 
 _META = ".json"
 _DATA = ".data"

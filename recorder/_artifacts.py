@@ -8,16 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recorder._artifact_job import ArtifactJob, Source, content_of
-from recorder._artifact_park import any_parked
-from recorder._ids import as_uuid, ids
-from recorder._offload import Offloader
-from recorder._records import Record
-from recorder._uploader import ArtifactUploader
-from recorder.settings import RecorderSettings
+from tracewire.recorder._artifact_job import ArtifactJob, Source, content_of
+from tracewire.recorder._artifact_park import any_parked
+from tracewire.recorder._ids import as_uuid, ids
+from tracewire.recorder._offload import Offloader
+from tracewire.recorder._records import Record
+from tracewire.recorder._uploader import ArtifactUploader
+from tracewire.recorder.settings import RecorderSettings
 
 if TYPE_CHECKING:
-    from recorder._writer import BatchWriter
+    from tracewire.recorder._writer import BatchWriter
 
 logger = logging.getLogger("tracewire.recorder")
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from db.enums import EventKind, RunStatus, StepStatus, StepType
-from recorder._records import (
+from tracewire.db.enums import EventKind, RunStatus, StepStatus, StepType
+from tracewire.recorder._records import (
     ARTIFACT_ADDED,
     RUN_CLOSED,
     RUN_OPENED,

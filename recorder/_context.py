@@ -4,8 +4,8 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from recorder.run import RunHandle
-    from recorder.step import StepHandle
+    from tracewire.recorder.run import RunHandle
+    from tracewire.recorder.step import StepHandle
 
 current_run_var: ContextVar["RunHandle | None"] = ContextVar("tracewire_run", default=None)
 current_step_var: ContextVar["StepHandle | None"] = ContextVar("tracewire_step", default=None)

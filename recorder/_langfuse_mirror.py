@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from recorder._records import RUN_OPENED, Batch
+from tracewire.recorder._records import RUN_OPENED, Batch
 
 if TYPE_CHECKING:
     from langfuse import Langfuse
@@ -52,7 +52,7 @@ class _Export:
         from langfuse import Langfuse, __version__
         from opentelemetry.sdk.trace import TracerProvider
 
-        from recorder._langfuse_observations import GivenIds, Observations
+        from tracewire.recorder._langfuse_observations import GivenIds, Observations
 
         ids = GivenIds()
         # Our own provider, never the global one: the agent's own OpenTelemetry setup must

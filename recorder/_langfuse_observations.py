@@ -30,8 +30,15 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.trace import Tracer
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
-from db.enums import RunStatus, StepStatus, StepType
-from recorder._records import RUN_CLOSED, RUN_OPENED, RUN_UPDATED, STEP_ENDED, STEP_STARTED, Record
+from tracewire.db.enums import RunStatus, StepStatus, StepType
+from tracewire.recorder._records import (
+    RUN_CLOSED,
+    RUN_OPENED,
+    RUN_UPDATED,
+    STEP_ENDED,
+    STEP_STARTED,
+    Record,
+)
 
 Observation = (
     LangfuseAgent

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import orjson
 
-from recorder._records import STEP_ENDED, STEP_STARTED, Record
+from tracewire.recorder._records import STEP_ENDED, STEP_STARTED, Record
 
 PREVIEW_CHARS = 1000
 JSON = "application/json"

@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from db import notify
-from db.engine import driver_dsn
-from db.enums import RunStatus
-from recorder import _sql
-from recorder._batch_plan import RunDelta, plan, step_row
-from recorder._records import RUN_OPENED, Batch, Record
+from tracewire.db import notify
+from tracewire.db.engine import driver_dsn
+from tracewire.db.enums import RunStatus
+from tracewire.recorder import _sql
+from tracewire.recorder._batch_plan import RunDelta, plan, step_row
+from tracewire.recorder._records import RUN_OPENED, Batch, Record
+from tracewire.recorder.settings import redact_url
 
 if TYPE_CHECKING:
-    from recorder._redis_publisher import RedisPublisher
+    from tracewire.recorder._redis_publisher import RedisPublisher
 
 _CONNECT_TIMEOUT_S = 5.0
 # Bounds a writer stuck on a hung server, so close() and the spool can still happen.
@@ -51,13 +52,14 @@ class PostgresSink:
 
     def __init__(self, database_url: str, notify_url: str | None = None) -> None:
         self._dsn = driver_dsn(database_url)
+        self.destination = redact_url(database_url)
         self._loop = asyncio.new_event_loop()
         self._conn: asyncpg.Connection | None = None
         self._org_ids: dict[str, uuid.UUID] = {}
         self._run_orgs: dict[str, uuid.UUID] = {}
         self._publisher: RedisPublisher | None = None
         if notify_url is not None:
-            from recorder import _redis_publisher  # the driver loads only here
+            from tracewire.recorder import _redis_publisher  # the driver loads only here
 
             self._publisher = _redis_publisher.RedisPublisher(notify_url)
 

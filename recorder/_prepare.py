@@ -12,8 +12,8 @@ import traceback
 from datetime import datetime
 from typing import Any
 
-from recorder._ids import as_hex
-from recorder._records import (
+from tracewire.recorder._ids import as_hex
+from tracewire.recorder._records import (
     ARTIFACT_ADDED,
     RUN_CLOSED,
     RUN_OPENED,
@@ -23,7 +23,7 @@ from recorder._records import (
     ErrorInfo,
     Record,
 )
-from recorder._serialize import optional_text, text, to_json
+from tracewire.recorder._serialize import optional_text, text, to_json
 
 logger = logging.getLogger("tracewire.recorder")
 

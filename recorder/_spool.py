@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 
-from recorder._records import Batch
+from tracewire.recorder._records import Batch
 
 logger = logging.getLogger("tracewire.recorder")
 

@@ -5,9 +5,9 @@ from typing import Any
 
 import asyncpg
 
-from recorder._batch_plan import RunDelta
-from recorder._prepare import RUN_COLUMNS
-from recorder._records import STEP_ENDED, STEP_STARTED, Record
+from tracewire.recorder._batch_plan import RunDelta
+from tracewire.recorder._prepare import RUN_COLUMNS
+from tracewire.recorder._records import STEP_ENDED, STEP_STARTED, Record
 
 
 async def without_stored_steps(conn: asyncpg.Connection, records: list[Record]) -> list[Record]:

@@ -5,8 +5,8 @@ follower that raised or waited would stall the writer."""
 
 from collections.abc import Callable
 
-from recorder._records import Batch
-from recorder.sink import Sink
+from tracewire.recorder._records import Batch
+from tracewire.recorder.sink import Sink
 
 
 class TeeSink:

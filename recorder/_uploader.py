@@ -22,10 +22,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from recorder._artifact_job import ArtifactJob
-from recorder._artifact_park import adopt, copy_to, park
-from recorder._records import ARTIFACT_ADDED, Record
-from storage import (
+from tracewire.recorder._artifact_job import ArtifactJob
+from tracewire.recorder._artifact_park import adopt, copy_to, park
+from tracewire.recorder._records import ARTIFACT_ADDED, Record
+from tracewire.storage import (
     InvalidKey,
     ObjectStore,
     StorageError,
@@ -35,7 +35,7 @@ from storage import (
     open_store,
     safe_name,
 )
-from storage.media import download_of
+from tracewire.storage.media import download_of
 
 logger = logging.getLogger("tracewire.recorder")
 

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recorder._ids import ids
-from recorder._prepare import prepare, prepare_instant, wall_clock_anchor
-from recorder._records import STEP_INSTANT, Batch, Record
-from recorder._spool import Orphan, Spool
-from recorder.sink import Sink
-from recorder.stats import RecorderStats
+from tracewire.recorder._ids import ids
+from tracewire.recorder._prepare import prepare, prepare_instant, wall_clock_anchor
+from tracewire.recorder._records import STEP_INSTANT, Batch, Record
+from tracewire.recorder._spool import Orphan, Spool
+from tracewire.recorder.sink import Sink
+from tracewire.recorder.stats import RecorderStats
 
 logger = logging.getLogger("tracewire.recorder")
 
@@ -99,6 +99,8 @@ class BatchWriter:
     ) -> None:
         self.queue: deque[Record | _FlushMarker] = deque()
         self._sink = sink
+        # What the outage messages name: the sink's own words (a URL, password masked).
+        self._destination = str(getattr(sink, "destination", type(sink).__name__))
         self._batch_size = batch_size
         self._interval = interval
         self._max_queue = max_queue
@@ -275,16 +277,30 @@ class BatchWriter:
         except Exception as exc:  # the sink's driver errors are many; retry them all
             self._failed_attempts += 1
             self._last_error = f"{type(exc).__name__}: {exc}"
-            logger.warning("tracewire: batch write failed, will retry: %s", self._last_error)
             now = time.monotonic()
             if self._failing_since is None:
+                # Once per outage: a retry every few seconds would bury the agent's own log.
+                logger.warning(
+                    "tracewire: cannot write to %s (%s); retrying in the background, "
+                    "spooling to disk if it lasts",
+                    self._destination,
+                    self._last_error,
+                )
                 self._failing_since = now
+            else:
+                logger.debug("tracewire: batch write failed again: %s", self._last_error)
             self._retry_at = now + self._backoff
             self._backoff = min(self._backoff * 2, _MAX_BACKOFF_S)
             return False
         self._last_batch_ms = (time.perf_counter() - started) * 1000
         self._written_records += len(batch.records)
         self._written_batches += 1
+        if self._failing_since is not None:
+            logger.warning(
+                "tracewire: writing to %s again after %.0f s",
+                self._destination,
+                time.monotonic() - self._failing_since,
+            )
         self._failing_since = None
         self._retry_at = 0.0
         self._backoff = _FIRST_BACKOFF_S

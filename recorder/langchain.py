@@ -17,12 +17,12 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
-from db.enums import RunStatus, StepType
-from recorder import _lc_values as values
-from recorder.prices import DEFAULT_PRICES, ModelPrice, cost_of
-from recorder.recorder import Recorder
-from recorder.run import RunHandle
-from recorder.step import StepHandle
+from tracewire.db.enums import RunStatus, StepType
+from tracewire.recorder import _lc_values as values
+from tracewire.recorder.prices import DEFAULT_PRICES, ModelPrice, cost_of
+from tracewire.recorder.recorder import Recorder
+from tracewire.recorder.run import RunHandle
+from tracewire.recorder.step import StepHandle
 
 try:
     from langgraph.errors import GraphBubbleUp, GraphInterrupt

@@ -7,9 +7,9 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any, ParamSpec, TypeVar, cast
 
-from recorder._context import current_run_var
-from recorder.run import RunHandle
-from recorder.step import StepHandle
+from tracewire.recorder._context import current_run_var
+from tracewire.recorder.run import RunHandle
+from tracewire.recorder.step import StepHandle
 
 P = ParamSpec("P")
 R = TypeVar("R")

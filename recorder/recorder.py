@@ -15,19 +15,19 @@ from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from recorder._artifacts import Artifacts
-from recorder._ids import as_uuid, ids
-from recorder._records import RUN_OPENED, RUN_UPDATED, Record
-from recorder._tee_sink import TeeSink
-from recorder._writer import BatchWriter
-from recorder.run import RunHandle
-from recorder.settings import RecorderSettings
-from recorder.sink import Sink
-from recorder.stats import RecorderStats
-from recorder.step import aware
+from tracewire.recorder._artifacts import Artifacts
+from tracewire.recorder._ids import as_uuid, ids
+from tracewire.recorder._records import RUN_OPENED, RUN_UPDATED, Record
+from tracewire.recorder._tee_sink import TeeSink
+from tracewire.recorder._writer import BatchWriter
+from tracewire.recorder.run import RunHandle
+from tracewire.recorder.settings import RecorderSettings
+from tracewire.recorder.sink import Sink
+from tracewire.recorder.stats import RecorderStats
+from tracewire.recorder.step import aware
 
 if TYPE_CHECKING:
-    from recorder._langfuse_mirror import LangfuseMirror
+    from tracewire.recorder._langfuse_mirror import LangfuseMirror
 
 logger = logging.getLogger("tracewire.recorder")
 # The Langfuse mirror's share of `close`: enough to hand over trace URLs and what the SDK
@@ -53,7 +53,7 @@ class Recorder:
         with rec.run(agent="support-bot", input=question) as run:
             run.thought("look the order up first")
             ...
-        rec.close()   # also happens at interpreter exit and on SIGTERM
+        rec.close()   # also happens at interpreter exit
 
     Recording only appends a tuple to an in-memory queue; a background thread serialises
     and commits batches, and spools them to disk while the database is away (see
@@ -94,7 +94,8 @@ class Recorder:
         # multiprocessing's children leave through os._exit, which skips atexit; they run
         # their own finalizers instead (registered here: the child clears older ones).
         multiprocessing.util.register_after_fork(self, _close_at_process_exit)
-        _exit_on_sigterm()
+        if self.settings.exit_on_sigterm:
+            _exit_on_sigterm()
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "Recorder":
@@ -183,7 +184,7 @@ class Recorder:
     def _new_writer(self) -> BatchWriter:
         sink = self._sink_given
         if sink is None:
-            from recorder._postgres_sink import PostgresSink  # the driver loads only here
+            from tracewire.recorder._postgres_sink import PostgresSink  # the driver loads only here
 
             assert self.settings.database_url is not None
             sink = PostgresSink(self.settings.database_url, self.settings.notify_url)
@@ -209,7 +210,7 @@ class Recorder:
         )
 
     def _mirrored(self, sink: Sink) -> Sink:
-        from recorder._langfuse_mirror import LangfuseMirror, LangfuseTarget
+        from tracewire.recorder._langfuse_mirror import LangfuseMirror, LangfuseTarget
 
         settings = self.settings
         assert settings.langfuse_public_key is not None

@@ -8,10 +8,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from db.enums import RunStatus, StepStatus, StepType
-from recorder._context import current_run_var, current_step_var
-from recorder._ids import as_uuid, ids
-from recorder._records import (
+from tracewire.db.enums import RunStatus, StepStatus, StepType
+from tracewire.recorder._context import current_run_var, current_step_var
+from tracewire.recorder._ids import as_uuid, ids
+from tracewire.recorder._records import (
     RUN_CLOSED,
     RUN_UPDATED,
     STEP_INSTANT,
@@ -19,14 +19,14 @@ from recorder._records import (
     VENDOR_USED,
     ErrorInfo,
 )
-from recorder.step import StepHandle, aware
+from tracewire.recorder.step import StepHandle, aware
 
 if TYPE_CHECKING:
     import os
 
-    from recorder._artifact_job import Source
-    from recorder.artifact_dir import ArtifactDirectory
-    from recorder.recorder import Recorder
+    from tracewire.recorder._artifact_job import Source
+    from tracewire.recorder.artifact_dir import ArtifactDirectory
+    from tracewire.recorder.recorder import Recorder
 
 _STEP_TYPES = frozenset(StepType)
 _INFO = StepType.INFO.value
@@ -217,7 +217,7 @@ class RunHandle:
         interval: float = 1.0,
     ) -> "ArtifactDirectory":
         """Files written under `path` become artifacts of this run: see `ArtifactDirectory`."""
-        from recorder.artifact_dir import ArtifactDirectory
+        from tracewire.recorder.artifact_dir import ArtifactDirectory
 
         return ArtifactDirectory(
             lambda file, name: self.artifact(file, name=name, role=role, step=step),

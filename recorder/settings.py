@@ -1,17 +1,67 @@
 """The recorder's settings: read once (from arguments or the environment), then passed down."""
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from platformdirs import user_data_path
+from starlette.config import Config
 
-from storage.config import S3Options, StoreConfig
+from tracewire.storage.config import S3Options, StoreConfig
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 LANGFUSE_CLOUD = "https://cloud.langfuse.com"
+
+
+_DATABASE_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
+
+
+def check_database_url(url: str) -> None:
+    """Refuse, with one clear message, a URL the writer thread could never connect to
+    (a typo or a placeholder would otherwise only show as retries in the background)."""
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"invalid database URL {shown}: {exc}") from None
+    if parts.scheme not in _DATABASE_SCHEMES:
+        raise ValueError(f"invalid database URL {shown}: expected postgresql://host:port/db")
+    host = parts.hostname
+    if host is None:
+        if "host=" not in parts.query:  # a Unix socket: postgresql:///db?host=/run/postgresql
+            raise ValueError(f"invalid database URL {shown}: it names no host")
+    elif not _is_host_name(host):
+        raise ValueError(f"invalid database URL {shown}: {host!r} is not a host name")
+    if port == 0:
+        raise ValueError(f"invalid database URL {shown}: port 0")
+
+
+def redact_url(url: str) -> str:
+    """`url` with its password masked, fit to print."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        return "the database URL"
+
+
+def _is_host_name(host: str) -> bool:
+    if ":" in host:  # an IPv6 literal, brackets already removed by urlsplit
+        return all(c in "0123456789abcdef:." for c in host.lower())
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return all(label and not label.startswith("-") for label in host.split("."))
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +78,11 @@ class RecorderSettings:
     database) and replays them in order once the database takes batches again; a later
     process replays a spool left by one that was killed. `spool=False` keeps everything in
     memory instead (unbounded while the database is away).
+
+    With `exit_on_sigterm`, a SIGTERM the application does not handle itself raises
+    SystemExit in the main thread, so `finally` blocks run and the recorder flushes before
+    the process ends; by default the recorder leaves SIGTERM alone (its default action ends
+    the process at once, losing what was not yet committed, as kill -9 does).
 
     While a run is open in this process (opened or attached, not finished), the writer
     refreshes its `updated_at` at least every `heartbeat_interval` seconds, so the server
@@ -62,6 +117,7 @@ class RecorderSettings:
     spool_dir: Path | None = None
     heartbeat_interval: float = 10.0
     notify_url: str | None = None
+    exit_on_sigterm: bool = False
     langfuse_public_key: str | None = None
     langfuse_secret_key: str | None = field(default=None, repr=False)
     langfuse_host: str = LANGFUSE_CLOUD
@@ -71,6 +127,8 @@ class RecorderSettings:
     artifact_retry_for: float = 60.0
 
     def __post_init__(self) -> None:
+        if self.database_url is not None:
+            check_database_url(self.database_url)
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if self.flush_interval <= 0:
@@ -120,32 +178,42 @@ class RecorderSettings:
         return base / hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
 
     @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] = os.environ, **overrides: object
-    ) -> "RecorderSettings":
-        """`TRACEWIRE_DATABASE_URL` (or `DATABASE_URL`), `TRACEWIRE_ORG` and
-        `TRACEWIRE_SPOOL_DIR`, `TRACEWIRE_NOTIFY_URL`, `LANGFUSE_PUBLIC_KEY`,
-        `LANGFUSE_SECRET_KEY` and `LANGFUSE_HOST` (or `LANGFUSE_BASE_URL`),
-        `TRACEWIRE_ARTIFACT_STORE`, `TRACEWIRE_S3_*` (see `S3Options.from_env`) and
-        `TRACEWIRE_ARTIFACT_INLINE_LIMIT`, then overrides."""
-        values: dict[str, object] = {}
-        if url := env.get("TRACEWIRE_DATABASE_URL") or env.get("DATABASE_URL"):
-            values["database_url"] = url
-        if org := env.get("TRACEWIRE_ORG"):
-            values["org"] = org
-        if spool_dir := env.get("TRACEWIRE_SPOOL_DIR"):
-            values["spool_dir"] = Path(spool_dir)
-        if notify_url := env.get("TRACEWIRE_NOTIFY_URL"):
-            values["notify_url"] = notify_url
-        if env.get("LANGFUSE_PUBLIC_KEY") and env.get("LANGFUSE_SECRET_KEY"):
-            values["langfuse_public_key"] = env["LANGFUSE_PUBLIC_KEY"]
-            values["langfuse_secret_key"] = env["LANGFUSE_SECRET_KEY"]
-            if host := env.get("LANGFUSE_HOST") or env.get("LANGFUSE_BASE_URL"):
-                values["langfuse_host"] = host.rstrip("/")
-        if store := env.get("TRACEWIRE_ARTIFACT_STORE"):
-            values["artifact_store"] = store
-        values["s3"] = S3Options.from_env(env)
-        if limit := env.get("TRACEWIRE_ARTIFACT_INLINE_LIMIT"):
-            values["artifact_inline_limit"] = int(limit) if int(limit) > 0 else None
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: Any) -> "RecorderSettings":
+        """`TRACEWIRE_DATABASE_URL` (or `DATABASE_URL`), `TRACEWIRE_ORG`,
+        `TRACEWIRE_SPOOL_DIR`, `TRACEWIRE_NOTIFY_URL`, `TRACEWIRE_EXIT_ON_SIGTERM`,
+        `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY` and `LANGFUSE_HOST` (or
+        `LANGFUSE_BASE_URL`), `TRACEWIRE_ARTIFACT_STORE`, `TRACEWIRE_S3_*` (see
+        `S3Options.from_env`) and `TRACEWIRE_ARTIFACT_INLINE_LIMIT`, then the overrides that
+        are not None. An empty variable counts as unset."""
+        config = Config(environ=env)
+        defaults = cls()
+        langfuse_public_key = config("LANGFUSE_PUBLIC_KEY", default=None) or None
+        langfuse_secret_key = config("LANGFUSE_SECRET_KEY", default=None) or None
+        mirror = langfuse_public_key is not None and langfuse_secret_key is not None
+        langfuse_host = config("LANGFUSE_HOST", default=None) or config(
+            "LANGFUSE_BASE_URL", default=None
+        )
+        inline_limit = config(
+            "TRACEWIRE_ARTIFACT_INLINE_LIMIT", cast=int, default=defaults.artifact_inline_limit
+        )
+        spool_dir = config("TRACEWIRE_SPOOL_DIR", default=None)
+        settings = cls(
+            database_url=(
+                config("TRACEWIRE_DATABASE_URL", default=None)
+                or config("DATABASE_URL", default=None)
+                or None
+            ),
+            org=config("TRACEWIRE_ORG", default=None) or defaults.org,
+            spool_dir=Path(spool_dir) if spool_dir else None,
+            notify_url=config("TRACEWIRE_NOTIFY_URL", default=None) or None,
+            exit_on_sigterm=config("TRACEWIRE_EXIT_ON_SIGTERM", cast=bool, default=False),
+            langfuse_public_key=langfuse_public_key if mirror else None,
+            langfuse_secret_key=langfuse_secret_key if mirror else None,
+            langfuse_host=(langfuse_host or defaults.langfuse_host).rstrip("/"),
+            artifact_store=config("TRACEWIRE_ARTIFACT_STORE", default=None) or None,
+            s3=S3Options.from_env(env),
+            artifact_inline_limit=inline_limit if inline_limit and inline_limit > 0 else None,
+        )
+        return dataclasses.replace(
+            settings, **{name: value for name, value in overrides.items() if value is not None}
+        )

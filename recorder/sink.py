@@ -3,7 +3,7 @@
 import threading
 from typing import Protocol
 
-from recorder._records import Batch, Record
+from tracewire.recorder._records import Batch, Record
 
 
 class Sink(Protocol):

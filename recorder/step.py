@@ -7,17 +7,17 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from db.enums import StepStatus
-from recorder._context import current_step_var
-from recorder._ids import as_uuid
-from recorder._records import STEP_ENDED, ErrorInfo
+from tracewire.db.enums import StepStatus
+from tracewire.recorder._context import current_step_var
+from tracewire.recorder._ids import as_uuid
+from tracewire.recorder._records import STEP_ENDED, ErrorInfo
 
 if TYPE_CHECKING:
     import os
 
-    from recorder._artifact_job import Source
-    from recorder.artifact_dir import ArtifactDirectory
-    from recorder.run import RunHandle
+    from tracewire.recorder._artifact_job import Source
+    from tracewire.recorder.artifact_dir import ArtifactDirectory
+    from tracewire.recorder.run import RunHandle
 
 _UNSET: Any = object()
 _COMPLETED = StepStatus.COMPLETED.value

@@ -3,6 +3,6 @@
 Resolvers return ORM rows and pages; `schema.types` wraps them into GraphQL types.
 """
 
-from resolvers.errors import InvalidArgument, InvalidTransition, NotFound, UserError
+from tracewire.resolvers.errors import InvalidArgument, InvalidTransition, NotFound, UserError
 
 __all__ = ["InvalidArgument", "InvalidTransition", "NotFound", "UserError"]

@@ -2,10 +2,10 @@
 
 import uuid
 
-from api.context import Context
-from db.models import RunEvent
-from resolvers import scope
-from resolvers.pagination import Keyset, Page, paginate
+from tracewire.db.models import RunEvent
+from tracewire.resolvers import scope
+from tracewire.resolvers.context import Context
+from tracewire.resolvers.pagination import Keyset, Page, paginate
 
 MAX_EVENTS_PER_PAGE = 1000
 # (run_id, seq) is the primary key: seq alone orders one run's events.

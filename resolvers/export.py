@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.auth import Caller
-from db.models import QaSample, Run, RunEvent, Step
-from resolvers import scope
-from resolvers.filters import RunFilterSpec, check_storable
+from tracewire.db.models import QaSample, Run, RunEvent, Step
+from tracewire.resolvers import scope
+from tracewire.resolvers.caller import Caller
+from tracewire.resolvers.filters import RunFilterSpec, check_storable
 
 # Rows fetched per round trip from the server-side cursor.
 CHUNK = 1000

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_
 
-from api.auth import Caller
-from db.enums import RunStatus, StepStatus, StepType
-from db.models import Run, Step
-from resolvers import scope
-from resolvers.errors import InvalidArgument
+from tracewire.db.enums import RunStatus, StepStatus, StepType
+from tracewire.db.models import Run, Step
+from tracewire.resolvers import scope
+from tracewire.resolvers.caller import Caller
+from tracewire.resolvers.errors import InvalidArgument
 
 # A year: enough for any dashboard, small enough that a typo is caught.
 MAX_LAST_HOURS = 24 * 366

@@ -3,9 +3,9 @@
 
 from collections.abc import Sequence
 
-from api.context import Context
-from db.models import RecorderHealth
-from resolvers import scope
+from tracewire.db.models import RecorderHealth
+from tracewire.resolvers import scope
+from tracewire.resolvers.context import Context
 
 # Recorders that reported most recently first; a fleet larger than this shows its newest.
 MAX_RECORDERS = 200

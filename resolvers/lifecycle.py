@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.context import Context
-from db import notify
-from db.enums import EventKind, RunStatus
-from db.models import Run, RunEvent
-from resolvers import scope
-from resolvers.errors import InvalidArgument, InvalidTransition, NotFound
-from resolvers.filters import check_storable, parse_id
+from tracewire.db import notify
+from tracewire.db.enums import EventKind, RunStatus
+from tracewire.db.models import Run, RunEvent
+from tracewire.resolvers import scope
+from tracewire.resolvers.context import Context
+from tracewire.resolvers.errors import InvalidArgument, InvalidTransition, NotFound
+from tracewire.resolvers.filters import check_storable, parse_id
 
 MAX_NOTE = 10_000
 REVIEW_REJECTED = "review_rejected"

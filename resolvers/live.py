@@ -8,13 +8,13 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from api.context import Context, services_of
-from api.live import LiveEvent, run_event_batches
-from db.models import Run
-from resolvers import scope
-from resolvers.errors import InvalidArgument, NotFound
-from resolvers.filters import RunFilterSpec
-from resolvers.runs import get_run
+from tracewire.db.models import Run
+from tracewire.live import LiveEvent, run_event_batches
+from tracewire.resolvers import scope
+from tracewire.resolvers.context import Context
+from tracewire.resolvers.errors import InvalidArgument, NotFound
+from tracewire.resolvers.filters import RunFilterSpec
+from tracewire.resolvers.runs import get_run
 
 MAX_CATCH_UP_RUNS = 500
 
@@ -28,8 +28,7 @@ async def watch_run_events(
     run = await get_run(context, run_id)
     if run is None:
         raise NotFound("run", run_id)
-    services = services_of(context.request)
-    async for batch in run_event_batches(services.hub, services.live_reader, run.id, after_seq):
+    async for batch in run_event_batches(context.hub, context.live_reader, run.id, after_seq):
         yield batch
 
 
@@ -37,9 +36,8 @@ async def watch_runs(context: Context, spec: RunFilterSpec | None) -> AsyncItera
     """Runs of the caller's org as the writer changes them, narrowed by `spec`. After a lag
     or a reconnect, the runs updated meanwhile are read back so no change goes unseen."""
     caller = context.caller
-    services = services_of(context.request)
     seen_until: datetime | None = None
-    with services.hub.listen_org(caller.org_id) as listener:
+    with context.hub.listen_org(caller.org_id) as listener:
         while True:
             batch = await listener.get()
             if batch is None:

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, func, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
-from resolvers.errors import InvalidArgument
+from tracewire.resolvers.errors import InvalidArgument
 
 T = TypeVar("T")
 SortValue = datetime | int

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import func, literal, null
 from sqlalchemy.dialects.postgresql import JSONB
 
-from api.context import Context
-from db.enums import QaResult
-from db.models import QaSample, Run, Step
-from resolvers import scope
-from resolvers.errors import InvalidArgument, NotFound
-from resolvers.filters import (
+from tracewire.db.enums import QaResult
+from tracewire.db.models import QaSample, Run, Step
+from tracewire.resolvers import scope
+from tracewire.resolvers.context import Context
+from tracewire.resolvers.errors import InvalidArgument, NotFound
+from tracewire.resolvers.filters import (
     ALL_RUNS,
     ALL_STEPS,
     RunFilterSpec,
@@ -26,7 +26,7 @@ from resolvers.filters import (
     check_storable,
     parse_id,
 )
-from resolvers.pagination import Keyset, Page, paginate
+from tracewire.resolvers.pagination import Keyset, Page, paginate
 
 MAX_DRAW = 100
 MAX_SAMPLES_PER_PAGE = 200

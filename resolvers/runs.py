@@ -1,10 +1,10 @@
 """Reading runs: the filtered newest-first list and a single run by id."""
 
-from api.context import Context
-from db.models import Run
-from resolvers import scope
-from resolvers.filters import ALL_RUNS, RunFilterSpec, parse_id
-from resolvers.pagination import Keyset, Page, paginate
+from tracewire.db.models import Run
+from tracewire.resolvers import scope
+from tracewire.resolvers.context import Context
+from tracewire.resolvers.filters import ALL_RUNS, RunFilterSpec, parse_id
+from tracewire.resolvers.pagination import Keyset, Page, paginate
 
 MAX_RUNS_PER_PAGE = 200
 NEWEST_FIRST = Keyset(Run.created_at, Run.id, descending=True)

@@ -10,8 +10,16 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, Update, func,
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from api.auth import Caller
-from db.models import Artifact, QaSample, RecorderHealth, Run, RunEvent, RunVendorUsage, Step
+from tracewire.db.models import (
+    Artifact,
+    QaSample,
+    RecorderHealth,
+    Run,
+    RunEvent,
+    RunVendorUsage,
+    Step,
+)
+from tracewire.resolvers.caller import Caller
 
 # Every org-owned table; a new one must be added here before resolvers can read it.
 Scoped = TypeVar("Scoped", Run, Step, RunEvent, Artifact, RunVendorUsage, QaSample, RecorderHealth)

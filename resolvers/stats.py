@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy import ARRAY, ColumnElement, Float, func, literal, or_
 
-from api.context import Context
-from db.enums import RunStatus, StepStatus, StepType
-from db.models import Run, RunVendorUsage, Step
-from resolvers import scope
-from resolvers.errors import InvalidArgument
-from resolvers.filters import ALL_RUNS, RunFilterSpec, TimeRange
-from resolvers.usage import UsageLine, merge, step_usage_columns
+from tracewire.db.enums import RunStatus, StepStatus, StepType
+from tracewire.db.models import Run, RunVendorUsage, Step
+from tracewire.resolvers import scope
+from tracewire.resolvers.context import Context
+from tracewire.resolvers.errors import InvalidArgument
+from tracewire.resolvers.filters import ALL_RUNS, RunFilterSpec, TimeRange
+from tracewire.resolvers.usage import UsageLine, merge, step_usage_columns
 
 MAX_BUCKETS = 2000
 PERCENTILES = (0.5, 0.95, 0.99)

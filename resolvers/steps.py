@@ -6,11 +6,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from api.context import Context
-from db.models import Step
-from resolvers import scope
-from resolvers.filters import ALL_STEPS, StepSelection, parse_id
-from resolvers.pagination import Keyset, Page, check_first, page_of, paginate
+from tracewire.db.models import Step
+from tracewire.resolvers import scope
+from tracewire.resolvers.context import Context
+from tracewire.resolvers.filters import ALL_STEPS, StepSelection, parse_id
+from tracewire.resolvers.pagination import Keyset, Page, check_first, page_of, paginate
 
 MAX_STEPS_PER_PAGE = 1000
 MAX_TREE_STEPS = 5000

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, func
 
-from db.enums import StepStatus
-from db.models import Step
+from tracewire.db.enums import StepStatus
+from tracewire.db.models import Step
 
 RATE_LIMIT_CODE = "rate.?limit|429"
 

@@ -1,49 +1,22 @@
-"""The GraphQL schema: the root types, plus limits on what one document may ask for.
+"""The GraphQL schema, `tracewire.schema.schema`.
 
-The committed SDL (`schema/schema.graphql`) is regenerated with
-`strawberry export-schema schema:schema > schema/schema.graphql`.
+It is built on first access (`schema/_build.py`), so importing one type module
+(`tracewire.schema.types.run`) builds nothing. The committed SDL (`schema/schema.graphql`) is
+regenerated with
+`strawberry export-schema tracewire.schema:schema > schema/schema.graphql`.
 """
 
-from functools import partial
+from typing import TYPE_CHECKING, Any
 
-import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+if TYPE_CHECKING:
+    from tracewire.schema._build import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, schema
 
-from api.context import OperationScope
-from resolvers.errors import UserError
-from schema._mask_errors import MaskInternalErrors
-from schema._shared_execution import SharedEventExecutor
-from schema.types import Query
-from schema.types.mutation import Mutation
-from schema.types.subscription import Subscription
-
-__all__ = ["schema"]
-
-# Deep enough for run → steps → edges → node → field plus fragments; the list caps
-# (`first`) bound the width, these bound the shape.
-MAX_DEPTH = 12
-MAX_ALIASES = 30
-MAX_TOKENS = 3000
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "schema"]
 
 
-def _is_internal(error: GraphQLError) -> bool:
-    """Mask resolver failures other than `UserError`. Validation errors have no original;
-    a variable that does not coerce (an unknown enum value) has a `GraphQLError` one."""
-    original = error.original_error
-    return original is not None and not isinstance(original, UserError | GraphQLError)
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from tracewire.schema import _build
 
-
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    execution_context_class=SharedEventExecutor,
-    extensions=[
-        OperationScope,
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
-        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-        partial(MaskInternalErrors, should_mask_error=_is_internal),
-    ],
-)
+        return getattr(_build, name)
+    raise AttributeError(f"module 'tracewire.schema' has no attribute {name!r}")

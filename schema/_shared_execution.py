@@ -34,7 +34,7 @@ from graphql import (
 from graphql.execution import Executor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from api.context import Context
+from tracewire.resolvers.context import Context
 
 T = TypeVar("T")
 SharingKey = tuple[str, str, tuple[tuple[str, str], ...], str]

@@ -1,13 +1,13 @@
 """Object storage for artifacts: one small `ObjectStore` protocol, with `LocalStore` (the
 embedded default) and `S3Store` (any S3-compatible service) behind it."""
 
-from storage.base import CHUNK_BYTES, Download, ObjectStore
-from storage.config import S3Options, StoreConfig
-from storage.errors import InvalidKey, ObjectMissing, StorageError, StoreUnavailable
-from storage.from_url import open_store
-from storage.keys import artifact_key, check_key, safe_name
-from storage.local import LocalStore
-from storage.media import guess_mime, is_inline_safe
+from tracewire.storage.base import CHUNK_BYTES, Download, ObjectStore
+from tracewire.storage.config import S3Options, StoreConfig
+from tracewire.storage.errors import InvalidKey, ObjectMissing, StorageError, StoreUnavailable
+from tracewire.storage.from_url import open_store
+from tracewire.storage.keys import artifact_key, check_key, safe_name
+from tracewire.storage.local import LocalStore
+from tracewire.storage.media import guess_mime, is_inline_safe
 
 __all__ = [
     "CHUNK_BYTES",

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from starlette.config import Config
+
 S3_SCHEME = "s3://"
 
 
@@ -33,11 +35,12 @@ class S3Options:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "S3Options":
         """`TRACEWIRE_S3_ENDPOINT_URL`, `TRACEWIRE_S3_REGION`, `TRACEWIRE_S3_ACCESS_KEY_ID`,
         `TRACEWIRE_S3_SECRET_ACCESS_KEY`."""
+        config = Config(environ=env, env_prefix="TRACEWIRE_S3_")  # unset and empty alike
         return cls(
-            endpoint_url=env.get("TRACEWIRE_S3_ENDPOINT_URL") or None,
-            region=env.get("TRACEWIRE_S3_REGION") or None,
-            access_key_id=env.get("TRACEWIRE_S3_ACCESS_KEY_ID") or None,
-            secret_access_key=env.get("TRACEWIRE_S3_SECRET_ACCESS_KEY") or None,
+            endpoint_url=config("ENDPOINT_URL", default=None) or None,
+            region=config("REGION", default=None) or None,
+            access_key_id=config("ACCESS_KEY_ID", default=None) or None,
+            secret_access_key=config("SECRET_ACCESS_KEY", default=None) or None,
         )
 
 

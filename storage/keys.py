@@ -5,7 +5,7 @@ import re
 import unicodedata
 import uuid
 
-from storage.errors import InvalidKey
+from tracewire.storage.errors import InvalidKey
 
 MAX_NAME_CHARS = 120
 MAX_KEY_CHARS = 1024

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from storage.base import CHUNK_BYTES, Download
-from storage.errors import InvalidKey, ObjectMissing, StoreUnavailable
-from storage.keys import check_key
+from tracewire.storage.base import CHUNK_BYTES, Download
+from tracewire.storage.errors import InvalidKey, ObjectMissing, StoreUnavailable
+from tracewire.storage.keys import check_key
 
 
 class LocalStore:

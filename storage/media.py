@@ -7,7 +7,7 @@ never run script in the server's origin.
 
 import mimetypes
 
-from storage.base import Download
+from tracewire.storage.base import Download
 
 OCTET_STREAM = "application/octet-stream"
 # Checked when the name says nothing; longest-known signatures of common artifact types.

@@ -16,11 +16,11 @@ import aiohttp
 from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from storage.base import CHUNK_BYTES, Download
-from storage.config import StoreConfig
-from storage.errors import ObjectMissing, StorageError, StoreUnavailable
-from storage.keys import check_key
-from storage.media import disposition
+from tracewire.storage.base import CHUNK_BYTES, Download
+from tracewire.storage.config import StoreConfig
+from tracewire.storage.errors import ObjectMissing, StorageError, StoreUnavailable
+from tracewire.storage.keys import check_key
+from tracewire.storage.media import disposition
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from db.engine import driver_dsn
+from tracewire.db.engine import driver_dsn
 
 _COMMIT_DONE = b"COMMIT\x00"
 

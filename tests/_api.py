@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.app import create_app
-from api.keys import IssuedKey, create_api_key
-from api.settings import ServerSettings
-from db.engine import session_factory
-from db.enums import StepStatus, StepType
-from db.models import Run, Step
+from tracewire.api.app import create_app
+from tracewire.api.keys import IssuedKey, create_api_key
+from tracewire.api.settings import ServerSettings
+from tracewire.db.engine import session_factory
+from tracewire.db.enums import StepStatus, StepType
+from tracewire.db.models import Run, Step
 
 BASE_URL = "http://tracewire.test"
 

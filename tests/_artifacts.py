@@ -7,11 +7,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.engine import session_factory
-from db.models import Artifact, RunEvent
-from storage import ObjectStore, StoreConfig, open_store
-from storage.s3 import S3Store
 from tests._seaweedfs import SeaweedFS
+from tracewire.db.engine import session_factory
+from tracewire.db.models import Artifact, RunEvent
+from tracewire.storage import ObjectStore, StoreConfig, open_store
+from tracewire.storage.s3 import S3Store
 
 
 async def store_config(kind: str, tmp_path: Path, seaweedfs: SeaweedFS | None) -> StoreConfig:

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parent.parent
-WEB_BUILT = REPO / "web" / "dist" / "index.html"
+WEB_BUILT = REPO / "api" / "web_dist" / "index.html"
 # Each run's screenshots go to build/ (ignored by git); the README's, in docs/screenshots,
 # are refreshed with TRACEWIRE_SCREENSHOTS=docs/screenshots make pytest.
 SCREENSHOTS = Path(os.environ.get("TRACEWIRE_SCREENSHOTS", REPO / "build" / "screenshots"))

@@ -18,8 +18,8 @@ from opentelemetry.trace import Tracer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.engine import session_factory
-from db.models import Run, Step
+from tracewire.db.engine import session_factory
+from tracewire.db.models import Run, Step
 
 
 def make_spans(build: Callable[[Tracer], None], service: str = "shop-agent") -> list[ReadableSpan]:

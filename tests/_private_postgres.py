@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from db.embedded import EmbeddedPostgres
+from tracewire.db.embedded import EmbeddedPostgres
 
 
 class PrivatePostgres:

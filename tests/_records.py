@@ -7,8 +7,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from recorder import MemorySink
-from recorder._records import (
+from tracewire.recorder import MemorySink
+from tracewire.recorder._records import (
     RUN_CLOSED,
     RUN_OPENED,
     RUN_UPDATED,

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.engine import session_factory
-from db.enums import StepStatus, StepType
-from db.models import Base, Run, Step
+from tracewire.db.engine import session_factory
+from tracewire.db.enums import StepStatus, StepType
+from tracewire.db.models import Base, Run, Step
 
 T0 = datetime.now(UTC) - timedelta(hours=1)
 

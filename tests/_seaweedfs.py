@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from storage import S3Options, StoreConfig
+from tracewire.storage import S3Options, StoreConfig
 
 WEED = Path(sys.executable).with_name("weed")
 ACCESS_KEY = "tracewire-test"

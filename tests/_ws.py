@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from httpx_ws import AsyncWebSocketSession, aconnect_ws
+from wsproto.utilities import LocalProtocolError
 
 
 class GraphQLSocket:
@@ -32,17 +33,25 @@ class GraphQLSocket:
 
 @asynccontextmanager
 async def graphql_socket(url: str, secret: str) -> AsyncIterator[GraphQLSocket]:
-    async with (
-        httpx.AsyncClient() as client,
-        aconnect_ws(
-            url,
-            client,
-            subprotocols=["graphql-transport-ws"],
-            session_class=AsyncWebSocketSession,
-        ) as ws,
-    ):
-        await _init(ws, secret)
-        yield GraphQLSocket(ws)
+    done = False
+    try:
+        async with (
+            httpx.AsyncClient() as client,
+            aconnect_ws(
+                url,
+                client,
+                subprotocols=["graphql-transport-ws"],
+                session_class=AsyncWebSocketSession,
+            ) as ws,
+        ):
+            await _init(ws, secret)
+            yield GraphQLSocket(ws)
+            done = True
+    except* LocalProtocolError:
+        # httpx-ws answers a server ping that crosses our close with a pong wsproto refuses
+        # to send while closing; once the test's work is done, that is nobody's failure.
+        if not done:
+            raise
 
 
 async def _init(ws: AsyncWebSocketSession, secret: str) -> None:

@@ -14,12 +14,25 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import migrate
-from db.embedded import EmbeddedPostgres
-from db.engine import create_engine, driver_dsn, with_database
+from tracewire.db import migrate
+from tracewire.db.embedded import EmbeddedPostgres
+from tracewire.db.engine import create_engine, driver_dsn, with_database
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
+
+
+_FOLDER_MARKS = {"ui": pytest.mark.browser, "packaging": pytest.mark.packaging}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of tests/ui is a browser test and every one of tests/packaging a
+    packaging one, without each module having to say so."""
+    tests_dir = Path(__file__).parent
+    for item in items:
+        relative = item.path.relative_to(tests_dir) if item.path.is_relative_to(tests_dir) else None
+        if relative is not None and (mark := _FOLDER_MARKS.get(relative.parts[0])) is not None:
+            item.add_marker(mark)
 
 
 @pytest.fixture(scope="session")

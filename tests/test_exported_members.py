@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-PACKAGES = ["recorder", "storage"]
+PACKAGES = ["tracewire", "tracewire.recorder", "tracewire.storage"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from api.artifacts.signing import UrlSigner, load_secret
-from api.settings import ServerSettings
-from db.models import Artifact
-from storage import Download, ObjectStore, StorageError, open_store
-from storage.media import download_of
+from tracewire.api.artifacts.signing import UrlSigner, load_secret
+from tracewire.api.settings import ServerSettings
+from tracewire.db.models import Artifact
+from tracewire.storage import Download, ObjectStore, StorageError, open_store
+from tracewire.storage.media import download_of
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ async def opened_artifacts(settings: ServerSettings) -> AsyncIterator[ArtifactAc
     config = settings.artifact_store_config
     store = open_store(config)
     if config.is_s3:
-        from storage.s3 import S3Store  # aioboto3 loads only for an S3 store
+        from tracewire.storage.s3 import S3Store  # aioboto3 loads only for an S3 store
 
         assert isinstance(store, S3Store)
         try:

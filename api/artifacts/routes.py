@@ -13,13 +13,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from api.artifacts.access import CONTENT_PATH, download_for
-from api.artifacts.ranges import ByteRange, Unsatisfiable, parse_range
-from api.auth import Unauthorized
-from api.context import services_of
-from db.models import Artifact
-from storage import ObjectMissing, StorageError
-from storage.media import disposition
+from tracewire.api.artifacts.access import CONTENT_PATH, download_for
+from tracewire.api.artifacts.ranges import ByteRange, Unsatisfiable, parse_range
+from tracewire.api.auth import Unauthorized
+from tracewire.api.context import services_of
+from tracewire.db.models import Artifact
+from tracewire.storage import ObjectMissing, StorageError
+from tracewire.storage.media import disposition
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -6,8 +6,9 @@ import binascii
 
 from starlette.requests import Request
 
-from api.auth import Caller, Unauthorized
-from api.context import services_of
+from tracewire.api.auth import Unauthorized
+from tracewire.api.context import services_of
+from tracewire.resolvers.caller import Caller
 
 
 async def caller_of(request: Request) -> Caller:

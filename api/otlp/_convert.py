@@ -8,8 +8,8 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from api.otlp._mapping import SpanFields, map_span
-from api.otlp._values import attributes, first
+from tracewire.api.otlp._mapping import SpanFields, map_span
+from tracewire.api.otlp._values import attributes, first
 
 _KINDS = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 _INVALID_TRACE = bytes(16)

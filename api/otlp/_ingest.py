@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.otlp._convert import SpanRecord, TraceBatch
-from db.enums import RunStatus
-from db.models import Organization
-from recorder import ErrorInfo, Recorder, RecorderSettings, RunHandle
-from storage import S3Options, StoreConfig
+from tracewire.api.otlp._convert import SpanRecord, TraceBatch
+from tracewire.db.enums import RunStatus
+from tracewire.db.models import Organization
+from tracewire.recorder import ErrorInfo, Recorder, RecorderSettings, RunHandle
+from tracewire.storage import S3Options, StoreConfig
 
 _RUN_NAMESPACE = uuid.UUID("5b0f6f0e-7a8e-4c1b-9a57-3c1f3e0a7e11")
 

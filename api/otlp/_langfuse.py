@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.auth import Unauthorized
-from api.context import services_of
-from api.otlp._auth import caller_of
-from api.otlp._ingest import OtlpIngest
+from tracewire.api.auth import Unauthorized
+from tracewire.api.context import services_of
+from tracewire.api.otlp._auth import caller_of
+from tracewire.api.otlp._ingest import OtlpIngest
 
 
 def langfuse_routes(ingest: OtlpIngest) -> list[Route]:

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.otlp._values import first, integer, json_or_text, number, prefixed, string_list
-from db.enums import StepType
-from recorder.prices import cost_of
+from tracewire.api.otlp._values import first, integer, json_or_text, number, prefixed, string_list
+from tracewire.db.enums import StepType
+from tracewire.recorder.prices import cost_of
 
 _LANGFUSE_TYPES = {
     "generation": StepType.LLM_CALL,

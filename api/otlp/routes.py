@@ -9,14 +9,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.auth import Unauthorized
-from api.context import services_of
-from api.otlp import _decode
-from api.otlp._auth import caller_of
-from api.otlp._convert import convert
-from api.otlp._decode import JSON, OtlpError
-from api.otlp._ingest import OtlpIngest
-from api.otlp._langfuse import langfuse_routes
+from tracewire.api.auth import Unauthorized
+from tracewire.api.context import services_of
+from tracewire.api.otlp import _decode
+from tracewire.api.otlp._auth import caller_of
+from tracewire.api.otlp._convert import convert
+from tracewire.api.otlp._decode import JSON, OtlpError
+from tracewire.api.otlp._ingest import OtlpIngest
+from tracewire.api.otlp._langfuse import langfuse_routes
 
 logger = logging.getLogger("tracewire.otlp")
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from api.auth import Caller
-from resolvers.dataloaders import (
+from tracewire.resolvers.caller import Caller
+from tracewire.resolvers.dataloaders import (
     failed_nodes,
     first_failures,
     run_artifacts,

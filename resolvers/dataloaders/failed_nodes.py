@@ -7,10 +7,10 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from api.auth import Caller
-from db.enums import StepStatus, StepType
-from db.models import Step
-from resolvers import scope
+from tracewire.db.enums import StepStatus, StepType
+from tracewire.db.models import Step
+from tracewire.resolvers import scope
+from tracewire.resolvers.caller import Caller
 
 Key = uuid.UUID
 Result = list[str]

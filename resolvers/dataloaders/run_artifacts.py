@@ -6,9 +6,9 @@ from collections import defaultdict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from api.auth import Caller
-from db.models import Artifact
-from resolvers import scope
+from tracewire.db.models import Artifact
+from tracewire.resolvers import scope
+from tracewire.resolvers.caller import Caller
 
 Key = uuid.UUID
 Result = list[Artifact]

@@ -10,10 +10,10 @@ from collections import defaultdict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from api.auth import Caller
-from db.models import Step
-from resolvers import scope
-from resolvers.filters import StepSelection
+from tracewire.db.models import Step
+from tracewire.resolvers import scope
+from tracewire.resolvers.caller import Caller
+from tracewire.resolvers.filters import StepSelection
 
 Key = tuple[uuid.UUID, int, StepSelection]
 Result = list[Step]

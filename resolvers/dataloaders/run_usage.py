@@ -7,10 +7,10 @@ from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from api.auth import Caller
-from db.models import RunVendorUsage, Step
-from resolvers import scope
-from resolvers.usage import UsageLine, merge, step_usage_columns
+from tracewire.db.models import RunVendorUsage, Step
+from tracewire.resolvers import scope
+from tracewire.resolvers.caller import Caller
+from tracewire.resolvers.usage import UsageLine, merge, step_usage_columns
 
 Key = uuid.UUID
 Result = list[UsageLine]

@@ -5,9 +5,9 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from api.auth import Caller
-from db.models import Run
-from resolvers import scope
+from tracewire.db.models import Run
+from tracewire.resolvers import scope
+from tracewire.resolvers.caller import Caller
 
 Key = uuid.UUID
 Result = Run | None

@@ -8,9 +8,9 @@ from collections import defaultdict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from api.auth import Caller
-from db.models import Step
-from resolvers import scope
+from tracewire.db.models import Step
+from tracewire.resolvers import scope
+from tracewire.resolvers.caller import Caller
 
 Key = tuple[uuid.UUID, uuid.UUID]
 Result = list[Step]

@@ -1,10 +1,10 @@
 """GraphQL object types, one per module."""
 
-from schema.types.enums import RunStatus, StepStatus, StepType
-from schema.types.pagination import Connection, Edge, PageInfo
-from schema.types.query import Query
-from schema.types.run import Run
-from schema.types.step import Step
+from tracewire.schema.types.enums import RunStatus, StepStatus, StepType
+from tracewire.schema.types.pagination import Connection, Edge, PageInfo
+from tracewire.schema.types.query import Query
+from tracewire.schema.types.run import Run
+from tracewire.schema.types.step import Step
 
 __all__ = [
     "Connection",

@@ -5,9 +5,9 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.context import Context, services_of
-from db import models
-from schema.types._field import field
+from tracewire.db import models
+from tracewire.resolvers.context import Context
+from tracewire.schema.types._field import field
 
 
 @strawberry.type(description="A file a run produced (a report, an image, a dataset...).")
@@ -48,4 +48,4 @@ class Artifact:
         "run (HTML, SVG, scripts...) download as attachments."
     )
     async def download_url(self, info: Info[Context, None]) -> str:
-        return await services_of(info.context.request).artifacts.download_url(self.row)
+        return await info.context.artifacts.download_url(self.row)

@@ -3,9 +3,9 @@ drift apart. GraphQL names the values by member name: `RUNNING`, `TOOL_CALL`."""
 
 import strawberry
 
-from db.enums import QaResult, RunStatus, StepStatus, StepType
-from resolvers.qa import QaSubject
-from resolvers.stats import Bucket
+from tracewire.db.enums import QaResult, RunStatus, StepStatus, StepType
+from tracewire.resolvers.qa import QaSubject
+from tracewire.resolvers.stats import Bucket
 
 __all__ = ["Bucket", "QaResult", "QaSubject", "RunStatus", "StepStatus", "StepType"]
 

@@ -5,8 +5,8 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers.filters import MAX_LAST_HOURS, RunFilterSpec
-from schema.types.enums import RunStatus
+from tracewire.resolvers.filters import MAX_LAST_HOURS, RunFilterSpec
+from tracewire.schema.types.enums import RunStatus
 
 DEFAULT_STATS_HOURS = 24.0
 

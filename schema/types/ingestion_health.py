@@ -4,7 +4,7 @@ from datetime import datetime
 
 import strawberry
 
-from db import models
+from tracewire.db import models
 
 
 @strawberry.type(

@@ -5,14 +5,14 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from api.context import Context
-from resolvers import lifecycle, qa
-from resolvers.filters import RunFilterSpec, StepSelection
-from schema.types._field import field
-from schema.types.qa_inputs import DrawQaSamplesInput, RecordQaResultInput
-from schema.types.qa_sample import QaSample
-from schema.types.run import Run
-from schema.types.run_inputs import CreateRunInput, FinishRunInput
+from tracewire.resolvers import lifecycle, qa
+from tracewire.resolvers.context import Context
+from tracewire.resolvers.filters import RunFilterSpec, StepSelection
+from tracewire.schema.types._field import field
+from tracewire.schema.types.qa_inputs import DrawQaSamplesInput, RecordQaResultInput
+from tracewire.schema.types.qa_sample import QaSample
+from tracewire.schema.types.run import Run
+from tracewire.schema.types.run_inputs import CreateRunInput, FinishRunInput
 
 RunId = Annotated[strawberry.ID, strawberry.argument(description="The run.")]
 Note = Annotated[str | None, strawberry.argument(description="Why; stored with the run's event.")]

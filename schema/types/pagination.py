@@ -5,8 +5,8 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from resolvers.pagination import Page
-from schema.types._field import field
+from tracewire.resolvers.pagination import Page
+from tracewire.schema.types._field import field
 
 NodeT = TypeVar("NodeT")
 RowT = TypeVar("RowT")

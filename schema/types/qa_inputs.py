@@ -2,9 +2,9 @@
 
 import strawberry
 
-from resolvers.qa import DEFAULT_CHECKLIST, MAX_DRAW
-from schema.types.enums import QaResult, QaSubject, StepType
-from schema.types.filters import RunFilter
+from tracewire.resolvers.qa import DEFAULT_CHECKLIST, MAX_DRAW
+from tracewire.schema.types.enums import QaResult, QaSubject, StepType
+from tracewire.schema.types.filters import RunFilter
 
 
 @strawberry.input(description="What to draw for QA: `size` random runs or steps into a bucket.")

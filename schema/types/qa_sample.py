@@ -6,12 +6,12 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from api.context import Context
-from db import models
-from schema.types._field import field
-from schema.types.enums import QaResult, QaSubject
-from schema.types.run import Run
-from schema.types.step import Step
+from tracewire.db import models
+from tracewire.resolvers.context import Context
+from tracewire.schema.types._field import field
+from tracewire.schema.types.enums import QaResult, QaSubject
+from tracewire.schema.types.run import Run
+from tracewire.schema.types.step import Step
 
 
 @strawberry.type(description="One item of a QA checklist.")

@@ -5,21 +5,21 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from api.context import Context
-from resolvers.filters import RunFilterSpec
-from resolvers.ingestion import MAX_RECORDERS, list_recorder_health
-from resolvers.qa import MAX_SAMPLES_PER_PAGE, list_samples
-from resolvers.runs import MAX_RUNS_PER_PAGE, get_run, list_runs
-from resolvers.steps import get_step
-from schema.types._field import field
-from schema.types.enums import QaResult
-from schema.types.filters import RunFilter, StatsFilter
-from schema.types.ingestion_health import RecorderHealth
-from schema.types.pagination import Connection
-from schema.types.qa_sample import QaSample
-from schema.types.run import Run
-from schema.types.stats import Stats
-from schema.types.step import Step
+from tracewire.resolvers.context import Context
+from tracewire.resolvers.filters import RunFilterSpec
+from tracewire.resolvers.ingestion import MAX_RECORDERS, list_recorder_health
+from tracewire.resolvers.qa import MAX_SAMPLES_PER_PAGE, list_samples
+from tracewire.resolvers.runs import MAX_RUNS_PER_PAGE, get_run, list_runs
+from tracewire.resolvers.steps import get_step
+from tracewire.schema.types._field import field
+from tracewire.schema.types.enums import QaResult
+from tracewire.schema.types.filters import RunFilter, StatsFilter
+from tracewire.schema.types.ingestion_health import RecorderHealth
+from tracewire.schema.types.pagination import Connection
+from tracewire.schema.types.qa_sample import QaSample
+from tracewire.schema.types.run import Run
+from tracewire.schema.types.stats import Stats
+from tracewire.schema.types.step import Step
 
 AFTER = "`pageInfo.endCursor` of the previous page."
 

@@ -7,19 +7,19 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.context import Context
-from db import models
-from resolvers.events import MAX_EVENTS_PER_PAGE, list_events
-from resolvers.filters import StepSelection
-from resolvers.steps import MAX_STEPS_PER_PAGE, MAX_TREE_STEPS, list_steps, step_tree
-from schema.types._field import field
-from schema.types.artifact import Artifact
-from schema.types.enums import RunStatus, StepType
-from schema.types.pagination import Connection
-from schema.types.run_event import RunEvent
-from schema.types.step import Step
-from schema.types.step_tree import StepTree
-from schema.types.usage import VendorUsage
+from tracewire.db import models
+from tracewire.resolvers.context import Context
+from tracewire.resolvers.events import MAX_EVENTS_PER_PAGE, list_events
+from tracewire.resolvers.filters import StepSelection
+from tracewire.resolvers.steps import MAX_STEPS_PER_PAGE, MAX_TREE_STEPS, list_steps, step_tree
+from tracewire.schema.types._field import field
+from tracewire.schema.types.artifact import Artifact
+from tracewire.schema.types.enums import RunStatus, StepType
+from tracewire.schema.types.pagination import Connection
+from tracewire.schema.types.run_event import RunEvent
+from tracewire.schema.types.step import Step
+from tracewire.schema.types.step_tree import StepTree
+from tracewire.schema.types.usage import VendorUsage
 
 AFTER = "`pageInfo.endCursor` of the previous page."
 

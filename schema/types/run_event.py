@@ -5,10 +5,10 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from api.live import LiveEvent
-from db import models
-from db.enums import EventKind
-from schema.types.step import Step
+from tracewire.db import models
+from tracewire.db.enums import EventKind
+from tracewire.live import LiveEvent
+from tracewire.schema.types.step import Step
 
 strawberry.enum(EventKind, description="What happened to the run.")
 

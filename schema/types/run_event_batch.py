@@ -4,8 +4,8 @@ from collections.abc import Sequence
 
 import strawberry
 
-from api.live import LiveEvent
-from schema.types.run_event import RunEvent
+from tracewire.live import LiveEvent
+from tracewire.schema.types.run_event import RunEvent
 
 
 @strawberry.type(

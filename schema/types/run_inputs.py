@@ -3,7 +3,7 @@
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.types.enums import RunStatus
+from tracewire.schema.types.enums import RunStatus
 
 
 @strawberry.input(description="A run to create (PENDING until started).")

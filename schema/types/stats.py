@@ -8,21 +8,21 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from api.context import Context
-from db.enums import RunStatus
-from resolvers import stats
-from resolvers.filters import RunFilterSpec
-from resolvers.pagination import check_first
-from schema.types._field import field
-from schema.types.enums import Bucket
-from schema.types.stats_figures import (
+from tracewire.db.enums import RunStatus
+from tracewire.resolvers import stats
+from tracewire.resolvers.context import Context
+from tracewire.resolvers.filters import RunFilterSpec
+from tracewire.resolvers.pagination import check_first
+from tracewire.schema.types._field import field
+from tracewire.schema.types.enums import Bucket
+from tracewire.schema.types.stats_figures import (
     DurationStats,
     FailedNode,
     StageStats,
     StatsPoint,
     StatusCount,
 )
-from schema.types.usage import VendorUsage
+from tracewire.schema.types.usage import VendorUsage
 
 _FINAL = [s for s in RunStatus if s.is_final]
 MAX_GROUPS = 200

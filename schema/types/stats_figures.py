@@ -5,8 +5,8 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers import stats
-from schema.types.enums import RunStatus
+from tracewire.resolvers import stats
+from tracewire.schema.types.enums import RunStatus
 
 
 @strawberry.type(description="How many runs are in one status.")

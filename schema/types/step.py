@@ -7,16 +7,16 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.context import Context
-from db import models
-from schema.types._field import field
-from schema.types._values import MAX_INLINE_BYTES, inline, is_large
-from schema.types.artifact import Artifact
-from schema.types.enums import StepStatus, StepType
-from schema.types.step_payload import StepDetails, details_of
+from tracewire.db import models
+from tracewire.resolvers.context import Context
+from tracewire.schema.types._field import field
+from tracewire.schema.types._values import MAX_INLINE_BYTES, inline, is_large
+from tracewire.schema.types.artifact import Artifact
+from tracewire.schema.types.enums import StepStatus, StepType
+from tracewire.schema.types.step_payload import StepDetails, details_of
 
 if TYPE_CHECKING:
-    from schema.types.run import Run
+    from tracewire.schema.types.run import Run
 
 FULL = f"Give the whole value even when its JSON is over {MAX_INLINE_BYTES // 1024} KB."
 
@@ -118,8 +118,8 @@ class Step:
     @field(description="The run this step belongs to.")
     async def run(
         self, info: Info[Context, None]
-    ) -> Annotated["Run", strawberry.lazy("schema.types.run")]:
-        from schema.types.run import Run
+    ) -> Annotated["Run", strawberry.lazy("tracewire.schema.types.run")]:
+        from tracewire.schema.types.run import Run
 
         row = await info.context.loaders.runs_by_id.load(self.row.run_id)
         assert row is not None  # same org as the step, and runs are not deleted before steps

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from db import models
-from db.enums import StepType
-from schema.types._values import inline
+from tracewire.db import models
+from tracewire.db.enums import StepType
+from tracewire.schema.types._values import inline
 
 
 def _get(payload: Any, key: str) -> Any:

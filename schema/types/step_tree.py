@@ -2,8 +2,8 @@
 
 import strawberry
 
-from resolvers import steps
-from schema.types.step import Step
+from tracewire.resolvers import steps
+from tracewire.schema.types.step import Step
 
 
 @strawberry.type(description="One step of a tree, with where it sits.")

@@ -6,15 +6,15 @@ from functools import partial
 import strawberry
 from strawberry.types import Info
 
-from api.context import Context
-from resolvers.dataloaders import Loaders
-from resolvers.live import watch_run_events, watch_runs
-from schema._shared_execution import live_roots
-from schema.types._field import subscription
-from schema.types.filters import RunFilter
-from schema.types.run import Run
-from schema.types.run_event import RunEvent
-from schema.types.run_event_batch import RunEventBatch
+from tracewire.resolvers.context import Context
+from tracewire.resolvers.dataloaders import Loaders
+from tracewire.resolvers.live import watch_run_events, watch_runs
+from tracewire.schema._shared_execution import live_roots
+from tracewire.schema.types._field import subscription
+from tracewire.schema.types.filters import RunFilter
+from tracewire.schema.types.run import Run
+from tracewire.schema.types.run_event import RunEvent
+from tracewire.schema.types.run_event_batch import RunEventBatch
 
 
 @strawberry.type(description="Live streams; authenticate in `connection_init`.")

@@ -2,7 +2,7 @@
 
 import strawberry
 
-from resolvers.usage import UsageLine
+from tracewire.resolvers.usage import UsageLine
 
 
 @strawberry.type(

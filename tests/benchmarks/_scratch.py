@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from db import migrate
-from db.embedded import EmbeddedPostgres
 from tests.conftest import create_database, drop_database
+from tracewire.db import migrate
+from tracewire.db.embedded import EmbeddedPostgres
 
 
 @contextmanager

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests` when run
 
 import asyncpg
 
-from db.engine import driver_dsn
-from recorder import Recorder, RecorderSettings
 from tests.benchmarks._scratch import scratch_database
 from tests.benchmarks.recorder_overhead import INPUT, OUTPUT, bench_naive
+from tracewire.db.engine import driver_dsn
+from tracewire.recorder import Recorder, RecorderSettings
 
 
 def sustained(url: str, runs: int, seconds: float, backlog: int, spool_dir: Path) -> float:

@@ -33,11 +33,11 @@ import psutil
 import websockets
 from websockets import Subprotocol
 
-from api.keys import create_api_key
-from db.engine import create_engine, session_factory
-from recorder import Recorder, RecorderSettings
 from tests._server import ServerProcess
 from tests.benchmarks._scratch import scratch_database
+from tracewire.api.keys import create_api_key
+from tracewire.db.engine import create_engine, session_factory
+from tracewire.recorder import Recorder, RecorderSettings
 
 BATCHES = """
 subscription ($runId: ID!) {

@@ -27,11 +27,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from api.app import create_app
-from api.keys import create_api_key
-from api.settings import ServerSettings
-from db.engine import create_engine, driver_dsn, session_factory
 from tests.benchmarks._scratch import scratch_database
+from tracewire.api.app import create_app
+from tracewire.api.keys import create_api_key
+from tracewire.api.settings import ServerSettings
+from tracewire.db.engine import create_engine, driver_dsn, session_factory
 
 NODES = ["guardrail", "classify", "retrieve", "answer", "review"]
 AGENTS = ["support-bot", "billing-bot", "triage-bot"]

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests` when run
 
 import asyncpg
 
-from db.engine import driver_dsn
-from recorder import Recorder, RecorderSettings
 from tests.benchmarks._scratch import local_http_sink, scratch_database, summary
+from tracewire.db.engine import driver_dsn
+from tracewire.recorder import Recorder, RecorderSettings
 
 INPUT = {"question": "Where is my order?", "order": 1042}
 OUTPUT = {"status": "shipped", "eta": "in 2 days"}

@@ -8,7 +8,7 @@ import { join } from "node:path";
 const generated = "src/gql";
 const backup = mkdtempSync(join(tmpdir(), "tracewire-gql-"));
 cpSync(generated, backup, { recursive: true });
-let stale = [];
+let stale;
 try {
   execFileSync("npx", ["graphql-codegen", "--config", "codegen.ts", "--silent"], {
     stdio: "inherit",

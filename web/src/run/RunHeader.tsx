@@ -3,7 +3,7 @@ import { elapsedMs, formatCost, formatCount, formatDuration, formatTime } from "
 import { StatusBadge } from "../ui/StatusBadge";
 import { ReviewActions } from "./ReviewActions";
 
-export function RunHeader(props: { run: RunHeaderFragment; now: number; onChange(run: RunHeaderFragment): void }) {
+export function RunHeader(props: { run: RunHeaderFragment; now: number; onChange: (run: RunHeaderFragment) => void }) {
   const { run, now } = props;
   const duration = run.durationMs ?? (run.finishedAt ? null : elapsedMs(run.startedAt, null, now));
   return (

@@ -19,22 +19,22 @@ export function RunPage() {
   const [selectedId, setSelectedId] = useState<string | null>(null);
 
   const { steps } = live;
-  // steps.version changes exactly when the merged steps do: the memo key for everything
-  // derived from them (the maps themselves are replaced, not mutated, but are bigger to compare).
-  const anyRunning = useMemo(() => [...steps.steps.values()].some((step) => step.status === "RUNNING"), [steps.version]);
+  // steps.steps is replaced, never mutated, whenever a step changes: a cheap memo key for
+  // everything derived from the steps.
+  const anyRunning = useMemo(() => [...steps.steps.values()].some((step) => step.status === "RUNNING"), [steps.steps]);
   const isLive = live.run !== null && (!isEnded(live.run.status) || anyRunning);
   // Running bars and durations grow between events.
   const now = useNow(isLive, 500);
-  const tree = useMemo(() => buildTree(steps.steps.values()), [steps.version]);
+  const tree = useMemo(() => buildTree(steps.steps.values()), [steps.steps]);
   const rows = useMemo(() => visibleRows(tree, collapsed, search), [tree, collapsed, search]);
   const span = useMemo(
     () => timeSpan(steps.steps.values(), live.run?.startedAt ?? null, live.run?.finishedAt ?? null, now),
-    [steps.version, live.run?.startedAt, live.run?.finishedAt, now],
+    [steps.steps, live.run?.startedAt, live.run?.finishedAt, now],
   );
   const selected = selectedId ? steps.steps.get(selectedId) : undefined;
   const header = useMemo(
     () => (live.run ? withStepTotals(live.run, steps.steps.values()) : null),
-    [live.run, steps.version],
+    [live.run, steps.steps],
   );
 
   if (live.notFound) {

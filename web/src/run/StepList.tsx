@@ -25,6 +25,7 @@ export function StepList(props: {
 }) {
   const { rows, span, now, collapsed, selectedId } = props;
   const scroller = useRef<HTMLDivElement>(null);
+  // eslint-disable-next-line react-hooks/incompatible-library -- no React Compiler here; its values are read in render only
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,

@@ -21,6 +21,7 @@ export interface StepEvent {
  * it, and an ended step never goes back to running.
  */
 export interface LiveSteps {
+  /** Replaced, never mutated, whenever a step changes: React memoises on it. */
   steps: ReadonlyMap<string, StepRow>;
   /** Seq of the event that last updated each step (0 for a snapshot row). */
   stepSeq: ReadonlyMap<string, number>;
@@ -32,8 +33,6 @@ export interface LiveSteps {
   /** The run's status from the newest status event, if any arrived. */
   status: RunStatus | null;
   statusSeq: number;
-  /** Bumped on every change, so React can memoise on it instead of on the maps. */
-  version: number;
 }
 
 export const emptySteps: LiveSteps = {
@@ -43,7 +42,6 @@ export const emptySteps: LiveSteps = {
   lastSeq: 0,
   status: null,
   statusSeq: 0,
-  version: 0,
 };
 
 /** A snapshot read after events up to `seq` were committed. */
@@ -54,7 +52,7 @@ export function fromSnapshot(rows: readonly StepRow[], seq: number): LiveSteps {
     steps.set(row.id, row);
     stepSeq.set(row.id, 0);
   }
-  return { ...emptySteps, steps, stepSeq, lastSeq: seq, version: 1 };
+  return { ...emptySteps, steps, stepSeq, lastSeq: seq };
 }
 
 /** Add snapshot rows (a later page) under whatever the stream already said. */
@@ -66,7 +64,7 @@ export function addSnapshotRows(state: LiveSteps, rows: readonly StepRow[]): Liv
     steps.set(row.id, known ? newer(known, row) : row);
     if (!stepSeq.has(row.id)) stepSeq.set(row.id, 0);
   }
-  return { ...state, steps, stepSeq, version: state.version + 1 };
+  return { ...state, steps, stepSeq };
 }
 
 export function mergeEvents(state: LiveSteps, events: readonly StepEvent[]): LiveSteps {
@@ -110,7 +108,6 @@ export function mergeEvents(state: LiveSteps, events: readonly StepEvent[]): Liv
     lastSeq,
     status,
     statusSeq,
-    version: state.version + 1,
   };
 }
 

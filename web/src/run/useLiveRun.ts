@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { useClient, type OperationResult } from "urql";
+import { useClient, type Client, type OperationResult } from "urql";
 
 import type { RunHeaderFragment, RunStepsPageQuery as RunStepsPage } from "../gql/graphql";
 import { resumable } from "../graphql/resumable";
@@ -17,7 +17,27 @@ export interface LiveRun {
   steps: LiveSteps;
   /** Every snapshot page is in. */
   loaded: boolean;
-  setRun(run: RunHeaderFragment): void;
+  setRun: (run: RunHeaderFragment) => void;
+}
+
+/** What is known of one run, tagged with the client and run id it was read for: a render
+ * for another run starts from `initialState` instead of an effect resetting it. */
+interface RunState {
+  client: Client;
+  runId: string;
+  run: RunHeaderFragment | null;
+  notFound: boolean;
+  error: string | null;
+  steps: LiveSteps;
+  loaded: boolean;
+}
+
+function initialState(client: Client, runId: string): RunState {
+  return { client, runId, run: null, notFound: false, error: null, steps: emptySteps, loaded: false };
+}
+
+function isFor(state: RunState, client: Client, runId: string): boolean {
+  return state.client === client && state.runId === runId;
 }
 
 /**
@@ -26,37 +46,38 @@ export interface LiveRun {
  */
 export function useLiveRun(runId: string): LiveRun {
   const client = useClient();
-  const [run, setRun] = useState<RunHeaderFragment | null>(null);
-  const [notFound, setNotFound] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [steps, setSteps] = useState<LiveSteps>(emptySteps);
-  const [loaded, setLoaded] = useState(false);
+  const [stored, setStored] = useState(() => initialState(client, runId));
+  const state = isFor(stored, client, runId) ? stored : initialState(client, runId);
   const lastSeq = useRef(0);
-
-  const refreshHeader = useCallback(async (): Promise<number | null> => {
-    const result = await client.query(RunEventCountQuery, { id: runId }).toPromise();
-    if (result.error) {
-      setError(result.error.message);
-      return null;
-    }
-    const fetched = result.data?.run;
-    if (!fetched) {
-      setNotFound(true);
-      return null;
-    }
-    const { events, ...header } = fetched;
-    setRun(header);
-    return events.totalCount;
-  }, [client, runId]);
 
   useEffect(() => {
     let stopped = false;
     let stream: { stop(): void } | undefined;
     let headerTimer: ReturnType<typeof setTimeout> | undefined;
-    setRun(null);
-    setSteps(emptySteps);
-    setLoaded(false);
-    setNotFound(false);
+
+    // Every change is to this run's state (the first one replaces a previous run's), and
+    // none lands once the effect is cleaned up.
+    const update = (change: (current: RunState) => RunState): void => {
+      if (stopped) return;
+      setStored((current) => change(isFor(current, client, runId) ? current : initialState(client, runId)));
+    };
+
+    const refreshHeader = async (): Promise<number | null> => {
+      const result = await client.query(RunEventCountQuery, { id: runId }).toPromise();
+      if (result.error) {
+        const error = result.error.message;
+        update((current) => ({ ...current, error }));
+        return null;
+      }
+      const fetched = result.data?.run;
+      if (!fetched) {
+        update((current) => ({ ...current, notFound: true }));
+        return null;
+      }
+      const { events, ...header } = fetched;
+      update((current) => ({ ...current, run: header }));
+      return events.totalCount;
+    };
 
     const scheduleHeader = (): void => {
       if (headerTimer !== undefined) return;
@@ -70,7 +91,7 @@ export function useLiveRun(runId: string): LiveRun {
       const seq = await refreshHeader();
       if (seq === null || stopped) return;
       lastSeq.current = seq;
-      setSteps(fromSnapshot([], seq));
+      update((current) => ({ ...current, steps: fromSnapshot([], seq) }));
       stream = resumable(
         client,
         RunEventBatchesSubscription,
@@ -78,10 +99,13 @@ export function useLiveRun(runId: string): LiveRun {
         (data) => {
           const batch = data.runEventBatches;
           lastSeq.current = Math.max(lastSeq.current, batch.lastSeq);
-          setSteps((current) => mergeEvents(current, batch.events));
           // The status shows at once; totals follow with the next header read.
           const status = latestStatus(batch.events)?.status;
-          if (status) setRun((current) => current && { ...current, status });
+          update((current) => {
+            const steps = mergeEvents(current.steps, batch.events);
+            const run = status && current.run ? { ...current.run, status } : current.run;
+            return steps === current.steps && run === current.run ? current : { ...current, steps, run };
+          });
           scheduleHeader();
         },
       );
@@ -93,14 +117,15 @@ export function useLiveRun(runId: string): LiveRun {
         if (stopped) return;
         const connection = page.data?.run?.steps;
         if (!connection) {
-          setError(page.error?.message ?? "the run's steps could not be read");
+          const error = page.error?.message ?? "the run's steps could not be read";
+          update((current) => ({ ...current, error }));
           return;
         }
-        setSteps((current) => addSnapshotRows(current, connection.nodes));
+        update((current) => ({ ...current, steps: addSnapshotRows(current.steps, connection.nodes) }));
         if (!connection.pageInfo.hasNextPage) break;
         after = connection.pageInfo.endCursor;
       }
-      setLoaded(true);
+      update((current) => ({ ...current, loaded: true }));
     })();
 
     return () => {
@@ -108,7 +133,15 @@ export function useLiveRun(runId: string): LiveRun {
       stream?.stop();
       clearTimeout(headerTimer);
     };
-  }, [client, runId, refreshHeader]);
+  }, [client, runId]);
 
+  // A review's answer for this run (a late one for another run is dropped).
+  const setRun = useCallback(
+    (run: RunHeaderFragment) =>
+      setStored((current) => (isFor(current, client, runId) ? { ...current, run } : current)),
+    [client, runId],
+  );
+
+  const { run, notFound, error, steps, loaded } = state;
   return { run, notFound, error, steps, loaded, setRun };
 }

@@ -21,7 +21,7 @@ const TEXT_FIELDS: readonly [TextField, string][] = [
   ["search", "Error text"],
 ];
 
-export function RunsFilters(props: { value: RunsFilterState; onChange(next: RunsFilterState): void }) {
+export function RunsFilters(props: { value: RunsFilterState; onChange: (next: RunsFilterState) => void }) {
   const { value, onChange } = props;
   const set = (patch: Partial<RunsFilterState>): void => onChange({ ...value, ...patch });
   return (

@@ -10,10 +10,10 @@ import { useLiveRuns } from "./useLiveRuns";
 
 export function RunsPage() {
   const [params, setParams] = useSearchParams();
-  const filterState = filterFromParams(params);
   // Keyed by the query string: an equal filter must not resubscribe.
   const paramsKey = params.toString();
-  const filter = useMemo(() => toRunFilter(filterState), [paramsKey]);
+  const filterState = useMemo(() => filterFromParams(new URLSearchParams(paramsKey)), [paramsKey]);
+  const filter = useMemo(() => toRunFilter(filterState), [filterState]);
   const live = useLiveRuns(filter);
   const [sort, setSort] = useState<Sort>({ key: "createdAt", descending: true });
   const rows = useMemo(() => sortRuns(live.rows, sort), [live.rows, sort]);

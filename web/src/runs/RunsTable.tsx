@@ -1,5 +1,5 @@
 import { useWindowVirtualizer } from "@tanstack/react-virtual";
-import { useRef } from "react";
+import { useLayoutEffect, useRef, useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
 
 import { elapsedMs, formatCost, formatCount, formatDuration, formatTime } from "../ui/format";
@@ -23,17 +23,27 @@ const COLUMNS: readonly { label: string; sort?: SortKey; numeric?: boolean }[] =
   { label: "Conversation" },
 ];
 
-export function RunsTable(props: { rows: readonly RunRow[]; sort: Sort; onSort(sort: Sort): void; now: number }) {
+export function RunsTable(props: { rows: readonly RunRow[]; sort: Sort; onSort: (sort: Sort) => void; now: number }) {
   const { rows, sort, onSort, now } = props;
   const navigate = useNavigate();
   // A live table only grows (a busy agent adds thousands of runs an hour): only the rows
   // on screen are in the DOM, with spacer rows standing in for the others.
   const body = useRef<HTMLTableSectionElement>(null);
+  // Where the body starts on the page: measured before the first paint, and again whenever
+  // the page's size changes (the filters or an error above the table move it).
+  const [scrollMargin, setScrollMargin] = useState(0);
+  useLayoutEffect(() => {
+    const measure = (): void => setScrollMargin(body.current?.offsetTop ?? 0);
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(document.documentElement);
+    return () => observer.disconnect();
+  }, []);
   const virtualizer = useWindowVirtualizer({
     count: rows.length,
     estimateSize: () => ROW_HEIGHT,
     overscan: 20,
-    scrollMargin: body.current?.offsetTop ?? 0,
+    scrollMargin,
     getItemKey: (index) => rows[index]!.id,
   });
   const items = virtualizer.getVirtualItems();
@@ -74,7 +84,7 @@ export function RunsTable(props: { rows: readonly RunRow[]; sort: Sort; onSort(s
       <tbody ref={body}>
         {above > 0 && <tr className="spacer" style={{ height: above }} aria-hidden />}
         {items.map((item) => (
-          <RunsTableRow key={item.key} run={rows[item.index]!} now={now} onOpen={(id) => navigate(`/runs/${id}`)} />
+          <RunsTableRow key={item.key} run={rows[item.index]!} now={now} onOpen={(id) => void navigate(`/runs/${id}`)} />
         ))}
         {below > 0 && <tr className="spacer" style={{ height: below }} aria-hidden />}
       </tbody>
@@ -82,7 +92,7 @@ export function RunsTable(props: { rows: readonly RunRow[]; sort: Sort; onSort(s
   );
 }
 
-function RunsTableRow({ run, now, onOpen }: { run: RunRow; now: number; onOpen(id: string): void }) {
+function RunsTableRow({ run, now, onOpen }: { run: RunRow; now: number; onOpen: (id: string) => void }) {
   const ended = isEnded(run.status);
   return (
     <tr data-run-id={run.id} style={{ height: ROW_HEIGHT }} onClick={() => onOpen(run.id)}>

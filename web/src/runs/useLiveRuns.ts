@@ -1,5 +1,5 @@
-import { useCallback, useEffect, useRef, useState } from "react";
-import { useClient } from "urql";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useClient, type Client } from "urql";
 
 import type { RunFilter } from "../gql/graphql";
 import { resumable } from "../graphql/resumable";
@@ -14,11 +14,34 @@ export interface LiveRuns {
   hasMore: boolean;
   loading: boolean;
   error: string | null;
-  loadMore(): void;
+  loadMore: () => void;
   paused: boolean;
-  setPaused(paused: boolean): void;
+  setPaused: (paused: boolean) => void;
   /** Updates held back while paused. */
   pendingCount: number;
+}
+
+/** The list for one filter, tagged with the client and filter it is read for: a render for
+ * another filter starts from `emptyList` (no rows, loading) instead of an effect clearing it. */
+interface RunList {
+  client: Client;
+  filter: RunFilter;
+  rows: RunRow[];
+  totalCount: number | null;
+  pendingCount: number;
+  loading: boolean;
+}
+
+function emptyList(client: Client, filter: RunFilter): RunList {
+  return { client, filter, rows: [], totalCount: null, pendingCount: 0, loading: true };
+}
+
+function isFor(list: RunList, client: Client, filter: RunFilter): boolean {
+  return list.client === client && list.filter === filter;
+}
+
+function startLoading(list: RunList): RunList {
+  return list.loading ? list : { ...list, loading: true };
 }
 
 /**
@@ -28,96 +51,118 @@ export interface LiveRuns {
  */
 export function useLiveRuns(filter: RunFilter): LiveRuns {
   const client = useClient();
-  const [rows, setRows] = useState<RunRow[]>([]);
-  const [totalCount, setTotalCount] = useState<number | null>(null);
+  // filterKey stands for filter: a new object with the same fields must not refetch, so
+  // everything below uses this copy of it, which changes only with the key.
+  const filterKey = JSON.stringify(filter);
+  const sameFilter = useMemo(() => JSON.parse(filterKey) as RunFilter, [filterKey]);
+  const [stored, setStored] = useState(() => emptyList(client, sameFilter));
+  const { rows, totalCount, pendingCount, loading } = isFor(stored, client, sameFilter)
+    ? stored
+    : emptyList(client, sameFilter);
   const [cursor, setCursor] = useState<string | null>(null);
   const [hasMore, setHasMore] = useState(false);
-  const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
   const [paused, setPausedState] = useState(false);
-  const [pendingCount, setPendingCount] = useState(0);
   const pending = useRef(new Map<string, RunRow>());
   const pausedRef = useRef(false);
   const completeRef = useRef(false);
   // Ids already counted in totalCount, so an update of a known run does not count again.
   const known = useRef(new Set<string>());
-  const filterKey = JSON.stringify(filter);
+  // Reads a page for the current filter (set by the effect, which owns the subscription).
+  const fetchPageRef = useRef<(after: string | null) => void>(() => {});
 
-  // Bumped when the filter changes: a page still in flight for the old one is dropped.
-  const generation = useRef(0);
+  /** Change this filter's list; the first change after the filter changed starts afresh. */
+  const update = useCallback(
+    (change: (current: RunList) => RunList) =>
+      setStored((current) => change(isFor(current, client, sameFilter) ? current : emptyList(client, sameFilter))),
+    [client, sameFilter],
+  );
 
-  const fetchPage = useCallback(
-    async (after: string | null): Promise<void> => {
-      const mine = generation.current;
-      setLoading(true);
-      const result = await client.query(RunsQuery, { filter, first: PAGE_SIZE, after }).toPromise();
-      if (mine !== generation.current) return;
-      setLoading(false);
+  useEffect(() => {
+    // Set on cleanup: a page still in flight for the old filter is dropped.
+    let stopped = false;
+    pending.current.clear();
+    completeRef.current = false;
+    known.current = new Set();
+
+    const fetchPage = async (after: string | null): Promise<void> => {
+      const result = await client.query(RunsQuery, { filter: sameFilter, first: PAGE_SIZE, after }).toPromise();
+      if (stopped) return;
       if (result.error || !result.data) {
+        update((current) => ({ ...current, loading: false }));
         setError(result.error?.message ?? "no data");
         return;
       }
       const { nodes, pageInfo, totalCount: total } = result.data.runs;
       setError(null);
       for (const row of nodes) known.current.add(row.id);
-      setRows((current) => appendPage(current, nodes));
-      setTotalCount(total);
+      update((current) => ({ ...current, loading: false, rows: appendPage(current.rows, nodes), totalCount: total }));
       setCursor(pageInfo.endCursor);
       setHasMore(pageInfo.hasNextPage);
       completeRef.current = !pageInfo.hasNextPage;
-    },
-    // filterKey stands for filter: a new object with the same fields must not refetch.
-    [client, filterKey],
-  );
+    };
+    fetchPageRef.current = (after) => void fetchPage(after);
 
-  useEffect(() => {
-    generation.current += 1;
-    setRows([]);
-    setTotalCount(null);
-    pending.current.clear();
-    setPendingCount(0);
-    completeRef.current = false;
-    known.current = new Set();
     const apply = (run: RunRow): void => {
       if (pausedRef.current) {
         pending.current.set(run.id, run);
-        setPendingCount(pending.current.size);
+        const held = pending.current.size;
+        update((current) => (current.pendingCount === held ? current : { ...current, pendingCount: held }));
         return;
       }
-      if (!known.current.has(run.id)) {
-        known.current.add(run.id);
-        setTotalCount((count) => (count === null ? count : count + 1));
-      }
-      setRows((current) => upsertRun(current, run, completeRef.current));
+      const isNew = !known.current.has(run.id);
+      if (isNew) known.current.add(run.id);
+      update((current) => {
+        const next = upsertRun(current.rows, run, completeRef.current);
+        const count = isNew && current.totalCount !== null ? current.totalCount + 1 : current.totalCount;
+        return next === current.rows && count === current.totalCount ? current : { ...current, rows: next, totalCount: count };
+      });
     };
     // Subscribe before the first page: an update racing the page is then never lost, and
     // the page never overwrites the newer version the stream already gave.
     const stream = resumable(
       client,
       RunUpdatesSubscription,
-      () => ({ filter }),
+      () => ({ filter: sameFilter }),
       (data) => apply(data.runUpdates),
       // runUpdates does not replay: what changed while the socket was down is refetched.
-      { onReconnect: () => void fetchPage(null) },
+      {
+        onReconnect: () => {
+          update(startLoading);
+          void fetchPage(null);
+        },
+      },
     );
+    // The new filter's list already reads as loading.
     void fetchPage(null);
-    return () => stream.stop();
-  }, [client, filterKey, fetchPage]);
+    return () => {
+      stopped = true;
+      stream.stop();
+    };
+  }, [client, sameFilter, update]);
 
-  const setPaused = useCallback((next: boolean) => {
-    pausedRef.current = next;
-    setPausedState(next);
-    if (!next && pending.current.size > 0) {
-      const held = [...pending.current.values()];
-      pending.current.clear();
-      setPendingCount(0);
-      setRows((current) => held.reduce((rows, run) => upsertRun(rows, run, completeRef.current), current));
-    }
-  }, []);
+  const setPaused = useCallback(
+    (next: boolean) => {
+      pausedRef.current = next;
+      setPausedState(next);
+      if (!next && pending.current.size > 0) {
+        const held = [...pending.current.values()];
+        pending.current.clear();
+        update((current) => ({
+          ...current,
+          pendingCount: 0,
+          rows: held.reduce((list, run) => upsertRun(list, run, completeRef.current), current.rows),
+        }));
+      }
+    },
+    [update],
+  );
 
   const loadMore = useCallback(() => {
-    if (hasMore && !loading) void fetchPage(cursor);
-  }, [cursor, fetchPage, hasMore, loading]);
+    if (!hasMore || loading) return;
+    update(startLoading);
+    fetchPageRef.current(cursor);
+  }, [cursor, hasMore, loading, update]);
 
   return { rows, totalCount, hasMore, loading, error, loadMore, paused, setPaused, pendingCount };
 }
