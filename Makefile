@@ -61,7 +61,7 @@ pytest-fast: $(DEV_INSTALLED)
 
 # The wheel a user installs, UI included, in dist/.
 wheel: $(WEB_BUILT) | $(BIN)/python
-	rm -rf dist
+	rm -rf dist build
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 # The built wheel installed into fresh virtualenvs outside the checkout, as a user would.

@@ -286,18 +286,16 @@ def _recording_lines(settings: ServerSettings, database: Database) -> list[str]:
     if database.agent_url is None:
         return []
     org = settings.anonymous_org
-    shown_org = repr(org) if org is not None else '"<your org>"'
+    whose = f"as org {org!r}, which the web UI shows" if org is not None else "as your org"
     lines = [
-        "Record an agent into it (pip install 'tracewire[postgres]'):",
+        f"Record an agent into it {whose} (pip install 'tracewire[postgres]'):",
         "    from tracewire import Recorder",
-        f"    rec = Recorder({database.agent_url!r}, org={shown_org})",
-        f"  or, for Recorder.from_env(): TRACEWIRE_DATABASE_URL={database.agent_url}"
+        f'    rec = Recorder("{database.agent_url}", org="{org or "<your org>"}")',
+        f"  or Recorder.from_env() with TRACEWIRE_DATABASE_URL={database.agent_url}"
         + (f" TRACEWIRE_ORG={org}" if org is not None else ""),
     ]
-    if org is not None:
-        lines.append(f"  Runs of org {org!r} show in the web UI without a key.")
-    if database.agent_url != database.description and "***" in database.agent_url:
-        lines.append("  (with the database's real password in place of ***)")
+    if "***" in database.agent_url:
+        lines.append("  (with the database's password in place of ***)")
     return lines
 
 

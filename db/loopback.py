@@ -29,12 +29,10 @@ class LoopbackPort:
         self._socket_path = socket_path
         self._host = host
         self._port = port
-        self._loop = asyncio.new_event_loop()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
-        self._open: set[asyncio.StreamWriter] = set()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="tracewire-db-loopback", daemon=True
-        )
+        self._connections: set[asyncio.Task[None]] = set()
 
     def start(self) -> int:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -44,29 +42,46 @@ class LoopbackPort:
         except OSError:
             sock.close()
             raise
-        self._server = self._loop.run_until_complete(asyncio.start_server(self._forward, sock=sock))
-        self._thread.start()
         port: int = sock.getsockname()[1]
+        loop = self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=loop.run_forever, name="tracewire-db-loopback", daemon=True
+        )
+        self._thread.start()
+        self._server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._accept, sock=sock), loop
+        ).result()
         return port
 
     def close(self) -> None:
-        if self._server is None:
+        loop, server, thread = self._loop, self._server, self._thread
+        if loop is None or server is None or thread is None:
             return
-        server, self._server = self._server, None
+        self._server = None
 
         async def stop() -> None:
             server.close()
             # Connections still open (a recorder's) end with the forwarding; the recorder
             # reconnects, or spools, as for any database restart.
-            for writer in list(self._open):
-                writer.close()
+            for task in list(self._connections):
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
             await server.wait_closed()
 
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout=5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
+            asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await self._forward(reader, writer)
+        finally:
+            self._connections.discard(task)
 
     async def _forward(
         self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
@@ -75,23 +90,33 @@ class LoopbackPort:
             server_r, server_w = await asyncio.open_unix_connection(str(self._socket_path))
         except OSError as exc:
             logger.warning("embedded PostgreSQL unreachable at %s: %s", self._socket_path, exc)
-            client_w.close()
+            await _close(client_w)
             return
-        self._open.update((client_w, server_w))
         try:
-            await asyncio.gather(_pipe(client_r, server_w), _pipe(server_r, client_w))
+            # Either side closing ends both: Postgres's protocol has no half-close.
+            pipes = [
+                asyncio.ensure_future(_pipe(client_r, server_w)),
+                asyncio.ensure_future(_pipe(server_r, client_w)),
+            ]
+            try:
+                await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for pipe in pipes:
+                    pipe.cancel()
+                await asyncio.gather(*pipes, return_exceptions=True)
         finally:
-            self._open.difference_update((client_w, server_w))
+            await _close(client_w)
+            await _close(server_w)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
+    with contextlib.suppress(ConnectionError):
         while data := await reader.read(_CHUNK):
             writer.write(data)
             await writer.drain()
-    except (ConnectionError, asyncio.CancelledError):
-        pass
-    finally:
-        # Either side closing ends the other: Postgres's protocol has no half-close.
-        with contextlib.suppress(Exception):
-            writer.close()
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()

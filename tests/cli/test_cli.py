@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from tests._server import free_port
 from tests.conftest import create_database, drop_database
-from tracewire.cli.main import main
+from tracewire.cli.commands import main
 from tracewire.db import migrate
 
 TRACEWIRE = Path(sys.executable).with_name("tracewire")
@@ -161,6 +161,10 @@ def test_serve_answers_graphql_and_stops_cleanly_on_sigterm(
     assert stopped_in < 8, output
     assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in output
     assert "requests without an API key read org 'cli-test'" in output
+    # What an agent needs to record into this server: the database and the org the UI shows.
+    assert "Record an agent into it as org 'cli-test', which the web UI shows" in output
+    assert 'org="cli-test")' in output
+    assert "TRACEWIRE_ORG=cli-test" in output
     assert "Traceback" not in output
 
 

@@ -1,4 +1,5 @@
-"""The README's recorder example runs as written and records what it says."""
+"""The README's recorder example runs as written and records what it says (against the
+demo's own server: tests/packaging/test_wheel.py)."""
 
 import asyncio
 import re
@@ -27,8 +28,11 @@ async def test_readme_recorder_example_records_a_completed_run(
     database_url: str, engine: AsyncEngine
 ) -> None:
     org = f"readme-{uuid.uuid4().hex[:8]}"
-    code = _recorder_example().replace('"postgresql://..."', repr(database_url))
-    code = code.replace('org="acme"', f"org={org!r}")
+    code = _recorder_example().replace(
+        '"postgresql://postgres@127.0.0.1:54320/tracewire"', repr(database_url)
+    )
+    code = code.replace('org="demo"', f"org={org!r}")
+    assert repr(database_url) in code and repr(org) in code
     result = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-c", code], capture_output=True, timeout=60
     )
