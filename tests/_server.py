@@ -29,7 +29,7 @@ class ServerProcess:
     """One server; `start()` again after `stop()` restarts it on the same port."""
 
     def __init__(self, database_url: str, workdir: Path, *extra_args: str) -> None:
-        assert TRACEWIRE.exists(), "install the package first: make .venv/.installed"
+        assert TRACEWIRE.exists(), "install the package first: make .venv/.installed-dev"
         self.database_url = database_url
         self.workdir = workdir
         self.port = free_port()

@@ -214,7 +214,7 @@ class _Served:
 def _serving(tmp_path: Path, *args: str) -> Iterator[_Served]:
     """`tracewire serve ARGS` as a real process, its output in a file (a pipe could fill),
     with no server settings from our environment."""
-    assert TRACEWIRE.exists(), "install the package first: make .venv/.installed"
+    assert TRACEWIRE.exists(), "install the package first: make .venv/.installed-dev"
     env = {
         name: value
         for name, value in os.environ.items()
