@@ -44,6 +44,7 @@ def create_app(settings: ServerSettings, login_links: LoginLinks | None = None) 
         database_url,
         spool_dir=settings.data_dir / "spool",
         store=settings.artifact_store_config,
+        notify_url=settings.notify_url,
     )
 
     @asynccontextmanager
@@ -64,7 +65,7 @@ def create_app(settings: ServerSettings, login_links: LoginLinks | None = None) 
                 opened_artifacts(settings) as artifacts,
             ):
                 app.state.services = Services(
-                    engine, sessions, authenticator, live.hub, live.reader, artifacts
+                    engine, sessions, authenticator, live.hub, live.reader, artifacts, live.wakeups
                 )
                 # Everything imported and opened so far lives as long as the server: out
                 # of the collector's sight, a full collection no longer walks it (it did,

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
 from tracewire.api.auth import Authenticator
+from tracewire.db.wakeups import Publisher
 from tracewire.live import LiveReader, RunEventHub
 
 if TYPE_CHECKING:
@@ -16,7 +17,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """Opened by the app's lifespan, kept on `app.state.services`, closed at shutdown."""
+    """Opened by the app's lifespan, kept on `app.state.services`, closed at shutdown.
+    `wakeups` is the process's one wake-up publisher, for the writers of run events that
+    run in the server itself."""
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
@@ -24,6 +27,7 @@ class Services:
     hub: RunEventHub
     live_reader: LiveReader
     artifacts: "ArtifactAccess"
+    wakeups: Publisher
 
 
 def services_of(conn: HTTPConnection) -> Services:

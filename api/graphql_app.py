@@ -54,6 +54,7 @@ class GraphQLApp(GraphQL[Context, None]):
             hub=services.hub,
             live_reader=services.live_reader,
             artifacts=services.artifacts,
+            wakeups=services.wakeups,
         )
         # Websockets authenticate in on_ws_connect; the GraphiQL page itself needs no key
         # (the queries it then sends do).

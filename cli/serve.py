@@ -170,6 +170,7 @@ def serve(settings: ServerSettings) -> int:
                 database.url,
                 runs_per_second=settings.demo_runs_per_second,
                 store=settings.artifact_store_config,
+                notify_url=settings.notify_url,
             )
             if settings.demo
             else None
@@ -210,6 +211,7 @@ def record_demo(
             runs_per_second=runs_per_second,
             max_runs=max_runs,
             store=settings.artifact_store_config,
+            notify_url=settings.notify_url,
         )
         demo.start()
         try:

@@ -1,5 +1,6 @@
 """The wake-up message every writer sends after committing run events (the recorder, the
-API's lifecycle mutations, the stalled-run sweep) and every server's hub reads.
+API's lifecycle mutations, the stalled-run sweep), through `tracewire.db.wakeups`, and every
+server's hub reads.
 
 `{"runs": [[org_id, run_id, first_seq, last_seq], ...]}`: ids and seq ranges only, never
 rows, split so each payload stays far below Postgres's 8000-byte NOTIFY limit.
@@ -14,8 +15,11 @@ import orjson
 CHANNEL = "tracewire_events"
 MAX_PAYLOAD_BYTES = 7000
 
+Range = tuple[Any, Any, int, int] | list[Any]
+"""(org id, run id, first seq, last seq): ids as UUIDs or strings."""
 
-def payloads(ranges: Iterable[tuple[Any, Any, int, int] | list[Any]]) -> list[str]:
+
+def payloads(ranges: Iterable[Range]) -> list[str]:
     """The messages announcing `ranges` of (org id, run id, first seq, last seq)."""
     found: list[str] = []
     chunk: list[list[Any]] = []

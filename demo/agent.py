@@ -93,6 +93,7 @@ def run_demo(
     max_runs: int | None = None,
     seed: int | None = None,
     store: StoreConfig | None = None,
+    notify_url: str | None = None,
 ) -> int:
     """Record demo runs into `org` until `stop` is set or `max_runs` runs were recorded.
 
@@ -100,7 +101,9 @@ def run_demo(
     A run that fails is recorded as failed and the loop goes on. Setting `stop` cuts the
     run in flight short (its simulated latency) and returns. Flushes and closes the
     recorder before returning the number of runs recorded; `seed` makes the traffic
-    repeatable. Artifacts go to `store` (by default the recorder's default store).
+    repeatable. Artifacts go to `store` (by default the recorder's default store); live
+    viewers are woken through `notify_url` (a Redis URL; None: Postgres NOTIFY), the
+    server's own, so that a server in Redis mode hears the demo.
     """
     if runs_per_second <= 0:
         raise ValueError("runs_per_second must be positive")
@@ -116,9 +119,9 @@ def run_demo(
     graph = build_support_graph(rng, pause)
     traffic = _Traffic(rng)
     interval = 1.0 / runs_per_second
-    settings = RecorderSettings()
+    settings = RecorderSettings(notify_url=notify_url)
     if store is not None:  # the server's own store, so its download URLs work
-        settings = RecorderSettings(artifact_store=store.url, s3=store.s3)
+        settings = RecorderSettings(artifact_store=store.url, s3=store.s3, notify_url=notify_url)
     recorder = Recorder(database_url, org=org, settings=settings)
     recorded = 0
     try:

@@ -14,7 +14,7 @@ DEMO_ORG = "demo"
 
 class DemoAgent:
     """The demo agent (`tracewire.demo.agent.run_demo`) recording on a background thread
-    until `stop()` or `max_runs`."""
+    until `stop()` or `max_runs`, waking live viewers through `notify_url` (the server's)."""
 
     def __init__(
         self,
@@ -24,10 +24,12 @@ class DemoAgent:
         runs_per_second: float = 2.0,
         max_runs: int | None = None,
         store: StoreConfig | None = None,
+        notify_url: str | None = None,
     ) -> None:
         self._database_url = database_url
         self._org = org
         self._store = store
+        self._notify_url = notify_url
         self._runs_per_second = runs_per_second
         self._max_runs = max_runs
         self._stop = threading.Event()
@@ -60,6 +62,7 @@ class DemoAgent:
                 stop=self._stop,
                 max_runs=self._max_runs,
                 store=self._store,
+                notify_url=self._notify_url,
             )
         except Exception:
             self.failed = True

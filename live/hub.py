@@ -87,13 +87,30 @@ class RunEventHub:
         self._changed_runs: dict[uuid.UUID, uuid.UUID] = {}  # run -> org, awaiting a read
         self._run_pump: asyncio.Task[None] | None = None
         self.reads = 0
+        # Set once the channel is subscribed (LISTEN done): see `wait_subscribed`.
+        self._subscribed = asyncio.Event()
 
     async def consume(self, broadcast: Broadcast) -> None:
         """Runs for the server's lifetime: one subscription to the notification channel."""
         async with broadcast.subscribe(CHANNEL) as subscriber:
+            self._subscribed.set()
             while True:
                 event = await subscriber.get()
                 self.handle(event.message)
+
+    async def wait_subscribed(self, consuming: "asyncio.Task[None]") -> None:
+        """Return once `consume` (running as `consuming`) holds its subscription; raise what
+        it raised if it ended first. Servers start serving only then: broadcaster's
+        `subscribe` cannot be cancelled halfway (its cleanup raises KeyError), and a
+        notification sent before the LISTEN would be missed."""
+        ready = asyncio.ensure_future(self._subscribed.wait())
+        try:
+            await asyncio.wait([ready, consuming], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if not self._subscribed.is_set():
+            consuming.result()  # raises its error
+            raise RuntimeError("the live fan-out stopped before it subscribed")
 
     @contextlib.contextmanager
     def listen_run(self, run_id: uuid.UUID) -> Iterator[Listener[LiveEvent]]:

@@ -1,7 +1,8 @@
 """Runs whose recorder went silent (its process was killed) must not stay `running`
 forever. The recorder touches `runs.updated_at` with every batch and with a heartbeat
 while a run is open; this sweep marks runs silent for longer than the timeout `stalled`,
-with a reason, a run event and a notification, like any other status change.
+with a reason, a run event and a wake-up (through the server's publisher), like any other
+status change.
 
 Several servers may sweep at once: `FOR UPDATE SKIP LOCKED` gives each stalled run to one.
 """
@@ -14,8 +15,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tracewire.db import notify
 from tracewire.db.enums import EventKind, RunStatus
+from tracewire.db.wakeups import Publisher, SqlAlchemyTransaction
 
 logger = logging.getLogger("tracewire.liveness")
 
@@ -40,7 +41,7 @@ _APPEND_EVENT = text(
 )
 
 
-async def mark_stalled_runs(engine: AsyncEngine, silence: timedelta) -> int:
+async def mark_stalled_runs(engine: AsyncEngine, silence: timedelta, wakeups: Publisher) -> int:
     """One sweep; returns how many runs it marked."""
     reason = (
         f"no word from the recorder for {silence.total_seconds():g}s "
@@ -74,19 +75,20 @@ async def mark_stalled_runs(engine: AsyncEngine, silence: timedelta) -> int:
                 for run_id, org_id, seq in marked
             ],
         )
-        for payload in notify.payloads((o, r, s, s) for r, o, s in marked):
-            await conn.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": notify.CHANNEL, "payload": payload},
-            )
+        announced = await wakeups.announce(
+            SqlAlchemyTransaction(conn), ((o, r, s, s) for r, o, s in marked)
+        )
+    await announced.after_commit()
     logger.info("marked %d silent runs stalled", len(marked))
     return len(marked)
 
 
-async def sweep_forever(engine: AsyncEngine, silence: timedelta, interval: float) -> None:
+async def sweep_forever(
+    engine: AsyncEngine, silence: timedelta, interval: float, wakeups: Publisher
+) -> None:
     while True:
         try:
-            await mark_stalled_runs(engine, silence)
+            await mark_stalled_runs(engine, silence, wakeups)
         except Exception:
             logger.exception("the stalled-run sweep failed; trying again next interval")
         await asyncio.sleep(interval)

@@ -1,5 +1,7 @@
-"""Everything live a server process runs in the background, started and stopped together:
-the wake-up listener (Postgres LISTEN, or Redis), the fan-out hub, the stalled-run sweep."""
+"""Everything live a server process runs, started and stopped together: the wake-up
+listener (Postgres LISTEN, or Redis), the fan-out hub, the stalled-run sweep, and the
+wake-up publisher the server's own writers (the sweep, lifecycle mutations) go through. One
+notify URL picks both sides of the transport."""
 
 import asyncio
 import contextlib
@@ -11,6 +13,7 @@ from typing import Any
 from broadcaster import Broadcast, BroadcastBackend
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tracewire.db.wakeups import Publisher, publisher_for
 from tracewire.live.hub import RunEventHub
 from tracewire.live.liveness import sweep_forever
 from tracewire.live.notifier import PostgresNotifyBackend
@@ -21,6 +24,7 @@ from tracewire.live.reader import LiveReader
 class Live:
     hub: RunEventHub
     reader: LiveReader
+    wakeups: Publisher
 
 
 def wake_up_backend(database_url: str, notify_url: str | None) -> BroadcastBackend:
@@ -42,22 +46,28 @@ async def running_live(
 ) -> AsyncIterator[Live]:
     reader = LiveReader(sessions)
     hub = RunEventHub(reader)
-    async with Broadcast(backend=wake_up_backend(database_url, notify_url)) as broadcast:
-        tasks = [
-            _start(hub.consume(broadcast), "tracewire-fanout"),
-            _start(
-                sweep_forever(engine, timedelta(seconds=stall_after), max(1.0, stall_after / 4)),
-                "tracewire-stall-sweep",
-            ),
-        ]
-        try:
-            yield Live(hub, reader)
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+    wakeups = publisher_for(notify_url)
+    silence, sweep_interval = timedelta(seconds=stall_after), max(1.0, stall_after / 4)
+    try:
+        async with Broadcast(backend=wake_up_backend(database_url, notify_url)) as broadcast:
+            tasks = [
+                _start(hub.consume(broadcast), "tracewire-fanout"),
+                _start(
+                    sweep_forever(engine, silence, sweep_interval, wakeups),
+                    "tracewire-stall-sweep",
+                ),
+            ]
+            try:
+                await hub.wait_subscribed(tasks[0])
+                yield Live(hub, reader, wakeups)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+    finally:
+        await wakeups.close()
 
 
 def _start(work: Coroutine[Any, Any, None], name: str) -> "asyncio.Task[None]":

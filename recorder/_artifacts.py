@@ -12,7 +12,7 @@ from tracewire.recorder._artifact_job import ArtifactJob, Source, content_of
 from tracewire.recorder._artifact_park import any_parked
 from tracewire.recorder._ids import as_uuid, ids
 from tracewire.recorder._offload import Offloader
-from tracewire.recorder._records import Record
+from tracewire.recorder._records import ArtifactAdded
 from tracewire.recorder._uploader import ArtifactUploader
 from tracewire.recorder.settings import RecorderSettings
 
@@ -97,7 +97,7 @@ class Artifacts:
                     )
         return uploader
 
-    def _emit(self, record: Record) -> None:
+    def _emit(self, record: ArtifactAdded) -> None:
         writer = self._writer()
         writer.queue.append(record)
         writer.wake()

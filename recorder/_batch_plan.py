@@ -6,16 +6,19 @@ its start would have had, so parents still come before their children); subscrib
 any step event as "this step changed" and read the row.
 
 Seq numbers are left out: they are allocated inside the transaction, under the run's row
-lock, and filled in by `step_rows` / `event_rows`.
+lock, and filled in by `RunDelta.step_rows` / `event_rows`, whose columns (`STEP_COLUMNS`,
+`EVENT_COLUMNS`) come from the models by name (see `_columns`).
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from tracewire.db.enums import EventKind, RunStatus, StepStatus, StepType
+from tracewire.db.models import RunEvent, Step
+from tracewire.recorder._columns import checked, fill
 from tracewire.recorder._records import (
     ARTIFACT_ADDED,
     RUN_CLOSED,
@@ -23,7 +26,13 @@ from tracewire.recorder._records import (
     RUN_UPDATED,
     STEP_ENDED,
     STEP_STARTED,
-    Record,
+    ArtifactAdded,
+    RunClosed,
+    RunUpdated,
+    StepEnded,
+    StepStarted,
+    VendorUsed,
+    WireRecord,
 )
 
 _RUNNING = StepStatus.RUNNING.value
@@ -33,9 +42,39 @@ _NO_DATA = "{}"
 _STEP_STARTED = EventKind.STEP_STARTED.value
 _STEP_FINISHED = EventKind.STEP_FINISHED.value
 _ARTIFACT_ADDED = EventKind.ARTIFACT_ADDED.value
-# Kinds whose position 1 is their own id and 2 their run's.
-_RUN_SECOND = frozenset({STEP_STARTED, STEP_ENDED, ARTIFACT_ADDED})
 _STATUS_DATA: dict[str, str] = {}
+
+
+class Event(NamedTuple):
+    """A `run_events` row but its run, seq and org (`RunDelta.event_rows` adds them). A
+    step's two events are built as plain tuples in these fields' order (a NamedTuple costs
+    more to build; tests/recorder/test_columns.py checks the order)."""
+
+    kind: str
+    step_id: str | None
+    artifact_id: str | None
+    data: str
+
+
+EventRow = tuple[str, str | None, str | None, str]  # an Event, or a plain tuple laid out so
+
+# run_events: the run, seq and org, then an Event's fields (every one a column, by name).
+_EVENT = fill(RunEvent, Event, ignored=())
+if _EVENT.columns != Event._fields:
+    raise LookupError(f"Event's fields are not all columns of run_events: {Event._fields}")
+EVENT_COLUMNS = checked(RunEvent, ("run_id", "seq", "org_id", *_EVENT.columns))
+
+# steps, in `RunDelta.step_rows` order: the values worked out per row, then the start's fields and
+# the end's that are columns of `steps`, by name.
+_WORKED_OUT = ("org_id", "seq", "payload", "model", "vendor")
+_FROM_START = fill(Step, StepStarted, renamed={"step_id": "id"}, besides=_WORKED_OUT)
+_FROM_END = fill(
+    Step, StepEnded, renamed={"step_id": "id"}, besides=(*_WORKED_OUT, *_FROM_START.columns)
+)
+STEP_COLUMNS = checked(Step, (*_WORKED_OUT, *_FROM_START.columns, *_FROM_END.columns), every=True)
+# What a step that has not ended has in the end's columns.
+_NOT_ENDED = tuple(_RUNNING if column == "status" else None for column in _FROM_END.columns)
+_start_values, _end_values = _FROM_START.values, _FROM_END.values
 
 
 def _status_data(status: str) -> str:
@@ -45,11 +84,15 @@ def _status_data(status: str) -> str:
     return data
 
 
-def _artifact_data(record: Record) -> str:
+def _artifact_data(record: ArtifactAdded) -> str:
     """What a subscriber shows before it reads the artifact: name, role, type, size."""
-    _, _, _, _, role, name, _, mime_type, size_bytes = record[:9]
     return orjson.dumps(
-        {"role": role, "name": name, "mime_type": mime_type, "size_bytes": size_bytes}
+        {
+            "role": record.role,
+            "name": record.name,
+            "mime_type": record.mime_type,
+            "size_bytes": record.size_bytes,
+        }
     ).decode()
 
 
@@ -57,92 +100,101 @@ def _artifact_data(record: Record) -> str:
 class RunDelta:
     """One run's share of a batch; applied with one UPDATE under the run's row lock."""
 
-    new_steps: list[tuple[Record, Record | None]] = field(default_factory=list)
-    ended_steps: list[Record] = field(default_factory=list)  # started in an earlier batch
-    # (kind, step id, data, artifact id)
-    events: list[tuple[str, str | None, str, str | None]] = field(default_factory=list)
+    new_steps: list[tuple[StepStarted, StepEnded | None]] = field(default_factory=list)
+    ended_steps: list[StepEnded] = field(default_factory=list)  # started in an earlier batch
+    events: list[EventRow] = field(default_factory=list)
     errors: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cost: float = 0.0
     current_node: str | None = None
-    closes: list[Record] = field(default_factory=list)
-    vendor: list[Record] = field(default_factory=list)
+    closes: list[RunClosed] = field(default_factory=list)
+    vendor: list[VendorUsed] = field(default_factory=list)
     # No event: run_events.kind has no kind for it, and a run's fields are read, not replayed.
-    updates: list[Record] = field(default_factory=list)
-    artifacts: list[Record] = field(default_factory=list)
+    updates: list[RunUpdated] = field(default_factory=list)
+    artifacts: list[ArtifactAdded] = field(default_factory=list)
 
-    def count_end(self, end: Record) -> None:
-        if end[3] == _FAILED:
+    def step_rows(self, org_id: Any, first_seq: int) -> list[tuple[Any, ...]]:
+        """The new steps' rows in `STEP_COLUMNS` order, their seq counting from `first_seq`."""
+        start_values, end_values = _start_values, _end_values
+        rows: list[tuple[Any, ...]] = []
+        for seq, (start, end) in enumerate(self.new_steps, first_seq):
+            if end is None:
+                worked_out = (org_id, seq, start.payload or _NO_DATA, start.model, start.vendor)
+                rows.append(worked_out + start_values(start) + _NOT_ENDED)
+                continue
+            payload = start.payload
+            if end.payload is not None:
+                payload = merge_payloads(payload, end.payload)
+            worked_out = (
+                org_id, seq, payload or _NO_DATA, end.model or start.model,
+                end.vendor or start.vendor,
+            )  # fmt: skip
+            rows.append(worked_out + start_values(start) + end_values(end))
+        return rows
+
+    def event_rows(self, run_id: str, org_id: Any, first_seq: int) -> list[tuple[Any, ...]]:
+        """The events' rows in `EVENT_COLUMNS` order, their seq counting from `first_seq`."""
+        return [(run_id, seq, org_id, *event) for seq, event in enumerate(self.events, first_seq)]
+
+    def count_end(self, end: StepEnded) -> None:
+        if end.status == _FAILED:
             self.errors += 1
-        self.input_tokens += end[8] or 0
-        self.output_tokens += end[9] or 0
-        self.cost += end[10] or 0.0
+        self.input_tokens += end.input_tokens or 0
+        self.output_tokens += end.output_tokens or 0
+        self.cost += end.cost or 0.0
 
 
-def plan(records: Iterable[Record]) -> dict[str, RunDelta]:
+def plan(records: Iterable[WireRecord]) -> dict[str, RunDelta]:
     """Per run id (hex), in record order."""
     deltas: dict[str, RunDelta] = {}
-    # step id -> ([start, end], index of its event) of steps new in this batch
-    started: dict[str, tuple[list[Any], int]] = {}
+    # step id -> (its start, index in its run's new_steps, index of its event), for the
+    # steps new in this batch
+    started: dict[str, tuple[StepStarted, int, int]] = {}
     for record in records:
-        kind = record[0]
-        run = record[2] if kind in _RUN_SECOND else record[1]
+        run = record.run_id
         delta = deltas.get(run)
         if delta is None:
             delta = deltas[run] = RunDelta()
-        if kind == STEP_STARTED:
-            pair: list[Any] = [record, None]
-            started[record[1]] = (pair, len(delta.events))
-            delta.new_steps.append(pair)  # type: ignore[arg-type]
-            delta.events.append((_STEP_STARTED, record[1], _NO_DATA, None))
-            if record[5] == _NODE:
-                delta.current_node = record[4]
-        elif kind == STEP_ENDED:
-            event = (_STEP_FINISHED, record[1], _status_data(record[3]), None)
-            new = started.get(record[1])
+        if record.kind == STEP_STARTED:
+            step_id = record.step_id
+            started[step_id] = (record, len(delta.new_steps), len(delta.events))
+            delta.new_steps.append((record, None))
+            delta.events.append((_STEP_STARTED, step_id, None, _NO_DATA))  # an Event
+            if record.type == _NODE:
+                delta.current_node = record.name
+        elif record.kind == STEP_ENDED:
+            step_id = record.step_id
+            event = (_STEP_FINISHED, step_id, None, _status_data(record.status))  # an Event
+            new = started.get(step_id)
             if new is not None:
                 # Started and ended in this batch: one event says the step changed.
-                new[0][1] = record
-                delta.events[new[1]] = event
+                start, step_index, event_index = new
+                delta.new_steps[step_index] = (start, record)
+                delta.events[event_index] = event
             else:
                 delta.ended_steps.append(record)
                 delta.events.append(event)
             delta.count_end(record)
-        elif kind == RUN_OPENED:
+        elif record.kind == RUN_OPENED:
             delta.events.append(
-                (EventKind.RUN_CREATED, None, _status_data(RunStatus.RUNNING), None)
+                Event(EventKind.RUN_CREATED, None, None, _status_data(RunStatus.RUNNING))
             )
-        elif kind == RUN_CLOSED:
+        elif record.kind == RUN_CLOSED:
             delta.closes.append(record)
-            delta.events.append((EventKind.RUN_STATUS_CHANGED, None, _status_data(record[2]), None))
-        elif kind == ARTIFACT_ADDED:
+            delta.events.append(
+                Event(EventKind.RUN_STATUS_CHANGED, None, None, _status_data(record.status))
+            )
+        elif record.kind == ARTIFACT_ADDED:
             delta.artifacts.append(record)
-            delta.events.append((_ARTIFACT_ADDED, record[3], _artifact_data(record), record[1]))
-        elif kind == RUN_UPDATED:
+            delta.events.append(
+                Event(_ARTIFACT_ADDED, record.step_id, record.artifact_id, _artifact_data(record))
+            )
+        elif record.kind == RUN_UPDATED:
             delta.updates.append(record)
         else:
             delta.vendor.append(record)
     return deltas
-
-
-def step_row(start: Record, end: Record | None, org_id: Any, seq: int) -> tuple[Any, ...]:
-    """A `steps` row in `STEP_COLUMNS` order (see the sink)."""
-    if end is None:
-        return (
-            start[1], org_id, start[2], seq, start[3], start[4], start[5], _RUNNING,
-            start[6], None, start[7] or _NO_DATA, start[10], None, None, start[8], start[9],
-            None, None, None, None, None, None,
-        )  # fmt: skip
-    payload = start[7]
-    if end[5] is not None:
-        payload = merge_payloads(payload, end[5])
-    return (
-        start[1], org_id, start[2], seq, start[3], start[4], start[5], end[3],
-        start[6], end[4], payload or _NO_DATA, start[10], end[14], end[15],
-        end[6] or start[8], end[7] or start[9], end[8], end[9], end[10],
-        end[11], end[12], end[13],
-    )  # fmt: skip
 
 
 def merge_payloads(first: str | None, second: str) -> str:

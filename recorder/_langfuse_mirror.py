@@ -195,8 +195,8 @@ class LangfuseMirror:
                 except Exception as exc:
                     self.dropped += 1
                     logger.warning("tracewire: could not mirror a record to Langfuse: %s", exc)
-                if record[0] == RUN_OPENED:
-                    self._untracked_runs.append(record[1])
+                if record.kind == RUN_OPENED:
+                    self._untracked_runs.append(record.run_id)
         del self._untracked_runs[:-MAX_UNTRACKED_RUNS]
 
     def _hand_over_urls(self, export: _Export) -> None:

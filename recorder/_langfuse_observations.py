@@ -37,7 +37,12 @@ from tracewire.recorder._records import (
     RUN_UPDATED,
     STEP_ENDED,
     STEP_STARTED,
-    Record,
+    RunClosed,
+    RunOpened,
+    RunUpdated,
+    StepEnded,
+    StepStarted,
+    WireRecord,
 )
 
 Observation = (
@@ -74,18 +79,18 @@ class GivenIds(IdGenerator):
         self._random = RandomIdGenerator()
 
     def set_next(self, trace_id: int, span_id: int) -> None:
-        self._next.ids = (trace_id, span_id)
+        self._next.trace_id, self._next.span_id = trace_id, span_id
 
     def clear(self) -> None:
-        self._next.ids = None
+        self._next.trace_id = self._next.span_id = None
 
     def generate_span_id(self) -> int:
-        ids = getattr(self._next, "ids", None)
-        return ids[1] if ids is not None else self._random.generate_span_id()
+        span_id: int | None = getattr(self._next, "span_id", None)
+        return span_id if span_id is not None else self._random.generate_span_id()
 
     def generate_trace_id(self) -> int:
-        ids = getattr(self._next, "ids", None)
-        return ids[0] if ids is not None else self._random.generate_trace_id()
+        trace_id: int | None = getattr(self._next, "trace_id", None)
+        return trace_id if trace_id is not None else self._random.generate_trace_id()
 
 
 class Observations:
@@ -99,20 +104,19 @@ class Observations:
         self._client = client
         self._tracer = tracer
         self._ids = ids
-        self._steps: OrderedDict[str, Record] = OrderedDict()
+        self._steps: OrderedDict[str, StepStarted] = OrderedDict()
         self._runs: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
-    def apply(self, record: Record) -> None:
-        kind = record[0]
-        if kind == STEP_STARTED:
-            _remember(self._steps, record[1], record)
-        elif kind == STEP_ENDED:
+    def apply(self, record: WireRecord) -> None:
+        if record.kind == STEP_STARTED:
+            _remember(self._steps, record.step_id, record)
+        elif record.kind == STEP_ENDED:
             self._end_step(record)
-        elif kind == RUN_OPENED:
+        elif record.kind == RUN_OPENED:
             self._open_run(record)
-        elif kind == RUN_CLOSED:
+        elif record.kind == RUN_CLOSED:
             self._close_run(record)
-        elif kind == RUN_UPDATED:
+        elif record.kind == RUN_UPDATED:
             self._update_run(record)
         # Vendor usage and anything newer has no Langfuse counterpart here.
 
@@ -132,31 +136,29 @@ class Observations:
         finally:
             self._ids.clear()
 
-    def _open_run(self, record: Record) -> None:
-        _, run, _org, agent, user_id, session_id, input_, metadata, tags, at = record
+    def _open_run(self, record: RunOpened) -> None:
         fields = {
-            "agent": agent,
-            "user_id": user_id,
-            "conversation_id": session_id,
-            "tags": tags,
-            "input": input_,
-            "metadata": metadata,
-            "started_at": at,
+            "agent": record.agent,
+            "user_id": record.user_id,
+            "conversation_id": record.conversation_id,
+            "tags": record.tags,
+            "input": record.input,
+            "metadata": record.metadata,
+            "started_at": record.started_at,
         }
-        _remember(self._runs, run, fields)
+        _remember(self._runs, record.run_id, fields)
 
-    def _update_run(self, record: Record) -> None:
-        fields = self._runs.get(record[1])
+    def _update_run(self, record: RunUpdated) -> None:
+        fields = self._runs.get(record.run_id)
         if fields is None:
             return
-        changes: dict[str, Any] = record[2]
-        for name, value in changes.items():
+        for name, value in record.changes.items():
             if name == "metadata" and fields["metadata"] is not None and value is not None:
                 value = orjson.dumps({**orjson.loads(fields["metadata"]), **orjson.loads(value)})
             fields[name] = value
 
-    def _close_run(self, record: Record) -> None:
-        _, run, status, output, error_code, error_message, at = record
+    def _close_run(self, record: RunClosed) -> None:
+        run = record.run_id
         fields = self._runs.pop(run, None)
         if fields is None:
             return  # opened elsewhere: that process mirrors the run itself
@@ -171,50 +173,48 @@ class Observations:
         if fields["tags"]:
             attributes[LangfuseOtelSpanAttributes.TRACE_TAGS] = list(fields["tags"])
         span.set_attributes(attributes)
-        failed = status in _FAILED
+        failed = record.status in _FAILED
         LangfuseAgent(
             otel_span=span,
             langfuse_client=self._client,
             input=_value(fields["input"]),
-            output=_value(output),
+            output=_value(record.output),
             metadata={"tracewire_run_id": run, **(_value(fields["metadata"]) or {})},
             level="ERROR" if failed else None,
-            status_message=(error_message or error_code) if failed else None,
-        ).end(end_time=_nanos(at))
+            status_message=(record.error_message or record.error_code) if failed else None,
+        ).end(end_time=_nanos(record.finished_at))
 
-    def _end_step(self, record: Record) -> None:
-        _, step, _run, status, output, end_payload, end_model, _, in_tok, out_tok, cost = record[
-            :11
-        ]
-        error_code, error_message, traceback, at, _latency = record[11:16]
-        start = self._steps.pop(step, None)
+    def _end_step(self, end: StepEnded) -> None:
+        start = self._steps.pop(end.step_id, None)
         if start is None:
             return  # started before this mirror (another process, or dropped): no start
-        _, _, run, parent, name, type_, input_, payload, model, _vendor, started_at = start
+        run, parent = start.run_id, start.parent_id
         parent_id = span_id_of(parent) if parent is not None else span_id_of(f"run:{run}")
-        span = self._start(run, span_id_of(step), parent_id, name, started_at)
-        metadata: dict[str, Any] = {"tracewire_step_id": step, "type": type_}
+        span = self._start(run, span_id_of(end.step_id), parent_id, start.name, start.started_at)
+        metadata: dict[str, Any] = {"tracewire_step_id": end.step_id, "type": start.type}
         extra = {
-            "payload": _merged(_value(payload), _value(end_payload)),
-            "error_code": error_code,
-            "traceback": traceback,
+            "payload": _merged(_value(start.payload), _value(end.payload)),
+            "error_code": end.error_code,
+            "traceback": end.error_traceback,
         }
         metadata.update({k: v for k, v in extra.items() if v is not None})
-        failed = status in _FAILED
+        failed = end.status in _FAILED
         fields: dict[str, Any] = {
-            "input": _value(input_),
-            "output": _value(output),
+            "input": _value(start.input),
+            "output": _value(end.output),
             "metadata": metadata,
             "level": "ERROR" if failed else None,
-            "status_message": (error_message or error_code) if failed else None,
+            "status_message": (end.error_message or end.error_code) if failed else None,
         }
-        cls = _CLASSES.get(type_, LangfuseEvent)
+        cls = _CLASSES.get(start.type, LangfuseEvent)
         if cls is LangfuseGeneration:
-            usage = {"input": in_tok, "output": out_tok}
+            usage = {"input": end.input_tokens, "output": end.output_tokens}
             fields["usage_details"] = {k: v for k, v in usage.items() if v is not None} or None
-            fields["cost_details"] = None if cost is None else {"total": cost}
-            fields["model"] = end_model or model
-        cls(otel_span=span, langfuse_client=self._client, **fields).end(end_time=_nanos(at))
+            fields["cost_details"] = None if end.cost is None else {"total": end.cost}
+            fields["model"] = end.model or start.model
+        cls(otel_span=span, langfuse_client=self._client, **fields).end(
+            end_time=_nanos(end.ended_at)
+        )
 
 
 def _remember(table: "OrderedDict[str, Any]", key: str, value: Any) -> None:

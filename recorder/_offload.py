@@ -12,7 +12,13 @@ from collections.abc import Callable
 
 import orjson
 
-from tracewire.recorder._records import STEP_ENDED, STEP_STARTED, Record
+from tracewire.recorder._records import (
+    STEP_ENDED,
+    STEP_STARTED,
+    StepEnded,
+    StepStarted,
+    WireRecord,
+)
 
 PREVIEW_CHARS = 1000
 JSON = "application/json"
@@ -26,20 +32,26 @@ class Offloader:
         self._limit = limit
         self._submit = submit
 
-    def __call__(self, record: Record) -> Record:
-        kind = record[0]
-        if kind == STEP_STARTED:
-            index, role = 6, "input"
-        elif kind == STEP_ENDED:
-            index, role = 4, "output"
-        else:
-            return record
-        value = record[index]
-        if value is None or len(value) <= self._limit:
-            return record
+    def __call__(self, records: list[WireRecord]) -> list[WireRecord]:
+        """The batch's records (the list itself, changed in place), each step value over the
+        limit replaced by a reference."""
+        limit = self._limit
+        for i, record in enumerate(records):
+            if record.kind == STEP_STARTED:
+                value = record.input
+                if value is not None and len(value) > limit:
+                    records[i] = record._replace(input=self._reference(record, "input", value))
+            elif record.kind == STEP_ENDED:
+                value = record.output
+                if value is not None and len(value) > limit:
+                    records[i] = record._replace(output=self._reference(record, "output", value))
+        return records
+
+    def _reference(self, step: StepStarted | StepEnded, role: str, value: str) -> str:
+        """The value stored as an artifact of the step, and what the row keeps of it."""
         content = value.encode()
         artifact_id = self._submit(
-            uuid.UUID(record[2]), uuid.UUID(record[1]), role, f"{role}.json", JSON, content
+            uuid.UUID(step.run_id), uuid.UUID(step.step_id), role, f"{role}.json", JSON, content
         )
         reference = {
             "$artifact": str(artifact_id),
@@ -47,4 +59,4 @@ class Offloader:
             "size_bytes": len(content),
             "preview": value[:PREVIEW_CHARS],
         }
-        return (*record[:index], orjson.dumps(reference).decode(), *record[index + 1 :])
+        return orjson.dumps(reference).decode()

@@ -8,32 +8,23 @@ Runs in the writer thread on a private event loop, so asyncpg never meets the ag
 import asyncio
 import contextlib
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 
-from tracewire.db import notify
+from tracewire.db import wakeups
 from tracewire.db.engine import driver_dsn
 from tracewire.db.enums import RunStatus
 from tracewire.recorder import _sql
-from tracewire.recorder._batch_plan import RunDelta, plan, step_row
-from tracewire.recorder._records import RUN_OPENED, Batch, Record
+from tracewire.recorder._batch_plan import EVENT_COLUMNS, STEP_COLUMNS, RunDelta, plan
+from tracewire.recorder._records import RUN_OPENED, Batch, RunOpened
 from tracewire.recorder.settings import redact_url
-
-if TYPE_CHECKING:
-    from tracewire.recorder._redis_publisher import RedisPublisher
 
 _CONNECT_TIMEOUT_S = 5.0
 # Bounds a writer stuck on a hung server, so close() and the spool can still happen.
 _COMMAND_TIMEOUT_S = 30.0
 _PG_EPOCH = 946_684_800.0  # 2000-01-01 UTC, where Postgres timestamps count from
 
-STEP_COLUMNS = (
-    "id", "org_id", "run_id", "seq", "parent_id", "name", "type", "status", "input",
-    "output", "payload", "started_at", "ended_at", "latency_ms", "model", "vendor",
-    "input_tokens", "output_tokens", "cost", "error_code", "error_message", "error_traceback",
-)  # fmt: skip
-EVENT_COLUMNS = ("run_id", "seq", "org_id", "kind", "step_id", "data", "artifact_id")
 _STEPS_KEY = "pk_steps"
 
 
@@ -57,11 +48,7 @@ class PostgresSink:
         self._conn: asyncpg.Connection | None = None
         self._org_ids: dict[str, uuid.UUID] = {}
         self._run_orgs: dict[str, uuid.UUID] = {}
-        self._publisher: RedisPublisher | None = None
-        if notify_url is not None:
-            from tracewire.recorder import _redis_publisher  # the driver loads only here
-
-            self._publisher = _redis_publisher.RedisPublisher(notify_url)
+        self._wakeups = wakeups.publisher_for(notify_url)
 
     def write(self, batch: Batch) -> None:
         self._loop.run_until_complete(self._write(batch))
@@ -72,9 +59,8 @@ class PostgresSink:
         self._loop.run_until_complete(self._heartbeat(run_ids))
 
     def close(self) -> None:
-        if self._publisher is not None:
-            with contextlib.suppress(Exception):  # nothing left to tell anyone
-                self._loop.run_until_complete(self._publisher.close())
+        with contextlib.suppress(Exception):  # nothing left to tell anyone
+            self._loop.run_until_complete(self._wakeups.close())
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:
@@ -127,9 +113,9 @@ class PostgresSink:
 
     async def _write_on(self, conn: asyncpg.Connection, batch: Batch) -> None:
         records = batch.records
-        opened = [r for r in records if r[0] == RUN_OPENED]
+        opened = [r for r in records if r.kind == RUN_OPENED]
         health = batch.health
-        slugs = {r[2] for r in opened} | ({health["org"]} if health else set())
+        slugs = {r.org for r in opened} | ({health["org"]} if health else set())
         for slug in slugs - self._org_ids.keys():
             self._org_ids[slug] = await _sql.ensure_org(conn, slug)
         deltas = plan(records)
@@ -151,14 +137,8 @@ class PostgresSink:
             for run_id, delta in deltas.items():
                 org_id = run_orgs[run_id]
                 last_step, last_event = seqs[run_id]
-                seq = last_step - len(delta.new_steps)
-                for start, end in delta.new_steps:
-                    seq += 1
-                    step_rows.append(step_row(start, end, org_id, seq))
-                seq = last_event - len(delta.events)
-                for event in delta.events:
-                    seq += 1
-                    event_rows.append((run_id, seq, org_id, *event))
+                step_rows += delta.step_rows(org_id, last_step - len(delta.new_steps) + 1)
+                event_rows += delta.event_rows(run_id, org_id, last_event - len(delta.events) + 1)
                 if delta.events:
                     first = last_event - len(delta.events) + 1
                     ranges.append([str(org_id), str(uuid.UUID(run_id)), first, last_event])
@@ -171,18 +151,14 @@ class PostgresSink:
                 )
             if health is not None:
                 await _sql.record_health(conn, self._org_ids[health["org"]], health)
-            payloads = notify.payloads(ranges)
-            if self._publisher is None:
-                for payload in payloads:
-                    await conn.execute("SELECT pg_notify($1, $2)", notify.CHANNEL, payload)
+            announced = await self._wakeups.announce(wakeups.AsyncpgTransaction(conn), ranges)
         self._run_orgs.update(run_orgs)
-        if self._publisher is not None:
-            await self._publisher.publish(notify.CHANNEL, payloads)
+        await announced.after_commit()
 
     async def _orgs_of(
-        self, conn: asyncpg.Connection, run_ids: Any, opened: list[Record]
+        self, conn: asyncpg.Connection, run_ids: Any, opened: list[RunOpened]
     ) -> dict[str, uuid.UUID]:
-        run_orgs = {r[1]: self._org_ids[r[2]] for r in opened}
+        run_orgs = {r.run_id: self._org_ids[r.org] for r in opened}
         known = self._run_orgs
         unknown = [run for run in run_ids if run not in run_orgs and run not in known]
         if unknown:

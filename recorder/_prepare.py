@@ -14,14 +14,31 @@ from typing import Any
 
 from tracewire.recorder._ids import as_hex
 from tracewire.recorder._records import (
-    ARTIFACT_ADDED,
+    KIND,
     RUN_CLOSED,
     RUN_OPENED,
     RUN_UPDATED,
     STEP_ENDED,
     STEP_STARTED,
+    VENDOR_USED,
+    ArtifactAdded,
     ErrorInfo,
-    Record,
+    QueuedRecord,
+    RawRunClosed,
+    RawRunOpened,
+    RawRunUpdated,
+    RawStepEnded,
+    RawStepInstant,
+    RawStepStarted,
+    RawVendorUsed,
+    RunClosed,
+    RunOpened,
+    RunUpdated,
+    StepEnded,
+    StepStarted,
+    VendorUsed,
+    WireRecord,
+    named,
 )
 from tracewire.recorder._serialize import optional_text, text, to_json
 
@@ -49,108 +66,77 @@ def latency_ms(started: float | datetime, ended: float | datetime, anchor: float
     return (epoch(ended, anchor) - epoch(started, anchor)) * 1000
 
 
-def prepare(record: Record, anchor: float) -> tuple[Any, ...]:
-    """Any raw record but a STEP_INSTANT (see `prepare_instant`)."""
-    kind = record[0]
+def prepare(record: QueuedRecord, anchor: float) -> WireRecord:
+    """Any queued record but a STEP_INSTANT (see `prepare_instant`). Runs per record: a
+    step's records, two per step, are read and made with `named` (see `_records`), and
+    their ids written with `to_bytes(16).hex()`, 2.5x faster than `f"{id:032x}"`."""
+    kind = record[KIND]
     if kind == STEP_STARTED:
-        _, step, run, parent, name, type_, input_, payload, model, vendor, at = record
-        return (
-            kind,
-            f"{step:032x}",
-            f"{run:032x}",
-            None if parent is None else as_hex(parent),
-            text(name),
-            str(type_),
-            to_json(input_),
-            to_json(payload),
-            optional_text(model),
-            optional_text(vendor),
-            epoch(at, anchor),
-        )
+        s = named(RawStepStarted, record)
+        return named(StepStarted, (
+            STEP_STARTED, s.step_id.to_bytes(16).hex(), s.run_id.to_bytes(16).hex(),
+            None if s.parent_id is None else as_hex(s.parent_id), text(s.name), str(s.type),
+            to_json(s.input), to_json(s.payload), optional_text(s.model),
+            optional_text(s.vendor), epoch(s.started_at, anchor),
+        ))  # fmt: skip
     if kind == STEP_ENDED:
-        _, step, run, status, output, payload, model, vendor, in_tok, out_tok, cost = record[:11]
-        error, at, started = record[11:]
-        return (
-            kind,
-            f"{step:032x}",
-            f"{run:032x}",
-            str(status),
-            to_json(output),
-            to_json(payload),
-            optional_text(model),
-            optional_text(vendor),
-            _count(in_tok),
-            _count(out_tok),
-            _amount(cost),
-            *error_fields(error),
-            epoch(at, anchor),
-            latency_ms(started, at, anchor),
-        )
+        e = named(RawStepEnded, record)
+        return named(StepEnded, (
+            STEP_ENDED, e.step_id.to_bytes(16).hex(), e.run_id.to_bytes(16).hex(), str(e.status),
+            to_json(e.output), to_json(e.payload), optional_text(e.model),
+            optional_text(e.vendor), _count(e.input_tokens), _count(e.output_tokens),
+            _amount(e.cost), *error_fields(e.error), epoch(e.ended_at, anchor),
+            latency_ms(e.started_at, e.ended_at, anchor),
+        ))  # fmt: skip
     if kind == RUN_OPENED:
-        _, run, org, agent, user_id, conversation_id, input_, metadata, tags, at = record
-        return (
-            kind,
-            f"{run:032x}",
-            org,
-            text(agent),
-            optional_text(user_id),
-            optional_text(conversation_id),
-            to_json(input_),
-            to_json(metadata),
-            None if tags is None else [text(tag) for tag in tags],
-            epoch(at, anchor),
-        )
+        o = RawRunOpened._make(record)
+        return RunOpened(
+            RUN_OPENED, f"{o.run_id:032x}", o.org, text(o.agent), optional_text(o.user_id),
+            optional_text(o.conversation_id), to_json(o.input), to_json(o.metadata),
+            None if o.tags is None else [text(tag) for tag in o.tags],
+            epoch(o.started_at, anchor),
+        )  # fmt: skip
     if kind == RUN_CLOSED:
-        _, run, status, output, error_code, error_message, at = record
-        message = optional_text(error_message)
-        return (
-            kind,
-            f"{run:032x}",
-            status,
-            to_json(output),
-            optional_text(error_code),
-            message[:MAX_ERROR_MESSAGE] if message else message,
-            epoch(at, anchor),
-        )
+        c = RawRunClosed._make(record)
+        message = optional_text(c.error_message)
+        return RunClosed(
+            RUN_CLOSED, f"{c.run_id:032x}", c.status, to_json(c.output),
+            optional_text(c.error_code), message[:MAX_ERROR_MESSAGE] if message else message,
+            epoch(c.finished_at, anchor),
+        )  # fmt: skip
     if kind == RUN_UPDATED:
-        _, run, changes = record
-        return (kind, f"{run:032x}", _run_changes(changes, anchor))
-    if kind == ARTIFACT_ADDED:
-        return tuple(record)  # made in wire form by the uploader thread
-    _, run, vendor, calls, errors, rate_limit_hits, in_tok, out_tok, cost = record
-    return (
-        kind,
-        f"{run:032x}",
-        text(vendor),
-        _count(calls) or 0,
-        _count(errors) or 0,
-        _count(rate_limit_hits) or 0,
-        _count(in_tok) or 0,
-        _count(out_tok) or 0,
-        _amount(cost) or 0.0,
-    )
+        u = RawRunUpdated._make(record)
+        return RunUpdated(RUN_UPDATED, f"{u.run_id:032x}", _run_changes(u.changes, anchor))
+    if isinstance(record, ArtifactAdded):
+        return record  # made in wire form by the uploader thread
+    v = RawVendorUsed._make(record)
+    return VendorUsed(
+        VENDOR_USED, f"{v.run_id:032x}", text(v.vendor), _count(v.calls) or 0,
+        _count(v.errors) or 0, _count(v.rate_limit_hits) or 0, _count(v.input_tokens) or 0,
+        _count(v.output_tokens) or 0, _amount(v.cost) or 0.0,
+    )  # fmt: skip
 
 
-def prepare_instant(record: Record, anchor: float) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+def prepare_instant(record: QueuedRecord, anchor: float) -> tuple[StepStarted, StepEnded]:
     """A STEP_INSTANT as the STEP_STARTED and STEP_ENDED wire records it stands for."""
-    _, step, run, parent, name, type_, input_, payload, model, vendor, started = record[:11]
-    status, output, in_tok, out_tok, cost, error, at = record[11:]
-    step_hex, run_hex, model, vendor = (
-        f"{step:032x}",
-        f"{run:032x}",
-        optional_text(model),
-        optional_text(vendor),
+    i = named(RawStepInstant, record)
+    step_id, run_id, model, vendor = (
+        i.step_id.to_bytes(16).hex(),
+        i.run_id.to_bytes(16).hex(),
+        optional_text(i.model),
+        optional_text(i.vendor),
     )
-    started_at, ended_at = epoch(started, anchor), epoch(at, anchor)
-    start = (
-        STEP_STARTED, step_hex, run_hex, None if parent is None else as_hex(parent), text(name),
-        str(type_), to_json(input_), to_json(payload), model, vendor, started_at,
-    )  # fmt: skip
-    end = (
-        STEP_ENDED, step_hex, run_hex, status, to_json(output), None, model, vendor,
-        _count(in_tok), _count(out_tok), _amount(cost), *error_fields(error), ended_at,
-        latency_ms(started, at, anchor),
-    )  # fmt: skip
+    start = named(StepStarted, (
+        STEP_STARTED, step_id, run_id, None if i.parent_id is None else as_hex(i.parent_id),
+        text(i.name), str(i.type), to_json(i.input), to_json(i.payload), model, vendor,
+        epoch(i.started_at, anchor),
+    ))  # fmt: skip
+    end = named(StepEnded, (
+        STEP_ENDED, step_id, run_id, i.status, to_json(i.output), None, model, vendor,
+        _count(i.input_tokens), _count(i.output_tokens), _amount(i.cost),
+        *error_fields(i.error), epoch(i.ended_at, anchor),
+        latency_ms(i.started_at, i.ended_at, anchor),
+    ))  # fmt: skip
     return start, end
 
 
@@ -170,22 +156,22 @@ def error_fields(error: ErrorInfo | None) -> tuple[str | None, str | None, str |
 
 
 # `runs` columns a RUN_UPDATED may set, and how each is prepared.
-_JSON_COLUMNS = frozenset({"input", "output", "metadata"})
-_TEXT_COLUMNS = frozenset(
+JSON_COLUMNS = frozenset({"input", "output", "metadata"})
+TEXT_COLUMNS = frozenset(
     {"agent", "user_id", "conversation_id", "external_trace_url", "error_code", "error_message"}
 )
-_TIME_COLUMNS = frozenset({"started_at", "finished_at"})
-RUN_COLUMNS = _JSON_COLUMNS | _TEXT_COLUMNS | _TIME_COLUMNS | {"tags"}
+TIME_COLUMNS = frozenset({"started_at", "finished_at"})
+RUN_COLUMNS = JSON_COLUMNS | TEXT_COLUMNS | TIME_COLUMNS | {"tags"}
 
 
 def _run_changes(changes: dict[str, Any], anchor: float) -> dict[str, Any]:
     prepared: dict[str, Any] = {}
     for column, value in changes.items():
-        if column in _JSON_COLUMNS:
+        if column in JSON_COLUMNS:
             prepared[column] = to_json(value)
-        elif column in _TEXT_COLUMNS:
+        elif column in TEXT_COLUMNS:
             prepared[column] = optional_text(value)
-        elif column in _TIME_COLUMNS:
+        elif column in TIME_COLUMNS:
             prepared[column] = None if value is None else epoch(value, anchor)
         elif column == "tags":
             prepared[column] = None if value is None else [text(tag) for tag in value]

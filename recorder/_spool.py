@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 
-from tracewire.recorder._records import Batch
+from tracewire.recorder._records import Batch, wire_record
 
 logger = logging.getLogger("tracewire.recorder")
 
@@ -31,7 +31,8 @@ SUFFIX = ".spool"
 
 
 def _encode(batch: Batch) -> bytes:
-    body = orjson.dumps([batch.id, batch.records])
+    # orjson writes no tuple subclass (a NamedTuple) by itself: each record as an array.
+    body = orjson.dumps([batch.id, batch.records], default=tuple)
     return _HEADER.pack(len(body), zlib.crc32(body)) + body
 
 
@@ -48,7 +49,7 @@ def _read_entries(fd: int, offset: int) -> Iterator[tuple[Batch, int]]:
             return
         batch_id, records = orjson.loads(body)
         offset += _HEADER.size + length
-        yield Batch(batch_id, records), offset
+        yield Batch(batch_id, [wire_record(values) for values in records]), offset
 
 
 def _try_lock(fd: int) -> bool:

@@ -1,32 +1,49 @@
-"""The statements the Postgres sink runs inside a batch's transaction (besides COPY)."""
+"""The statements the Postgres sink runs inside a batch's transaction (besides COPY).
+
+Those that store a record's fields name their columns by the record's field names, checked
+against the models at import (`_columns`).
+"""
 
 import uuid
 from typing import Any
 
 import asyncpg
 
+from tracewire.db.models import Artifact, RecorderHealth, Run, RunVendorUsage, Step
+from tracewire.recorder import _columns
 from tracewire.recorder._batch_plan import RunDelta
-from tracewire.recorder._prepare import RUN_COLUMNS
-from tracewire.recorder._records import STEP_ENDED, STEP_STARTED, Record
+from tracewire.recorder._prepare import JSON_COLUMNS, RUN_COLUMNS, TEXT_COLUMNS, TIME_COLUMNS
+from tracewire.recorder._records import (
+    STEP_ENDED,
+    STEP_STARTED,
+    ArtifactAdded,
+    RunClosed,
+    RunOpened,
+    RunUpdated,
+    StepEnded,
+    VendorUsed,
+    WireRecord,
+)
 
 
-async def without_stored_steps(conn: asyncpg.Connection, records: list[Record]) -> list[Record]:
+async def without_stored_steps(
+    conn: asyncpg.Connection, records: list[WireRecord]
+) -> list[WireRecord]:
     """The batch less the steps whose id is stored already or came earlier in the batch,
     each with the end that follows its start (a span sent twice is the same step twice)."""
-    starts = [r[1] for r in records if r[0] == STEP_STARTED]
+    starts = [r.step_id for r in records if r.kind == STEP_STARTED]
     rows = await conn.fetch("SELECT id FROM steps WHERE id = ANY($1::uuid[])", starts)
     seen = {row["id"].hex for row in rows}
     dropped: dict[str, int] = {}
-    kept: list[Record] = []
+    kept: list[WireRecord] = []
     for record in records:
-        kind = record[0]
-        if kind == STEP_STARTED:
-            if record[1] in seen:
-                dropped[record[1]] = dropped.get(record[1], 0) + 1
+        if record.kind == STEP_STARTED:
+            if record.step_id in seen:
+                dropped[record.step_id] = dropped.get(record.step_id, 0) + 1
                 continue
-            seen.add(record[1])
-        elif kind == STEP_ENDED and dropped.get(record[1]):
-            dropped[record[1]] -= 1
+            seen.add(record.step_id)
+        elif record.kind == STEP_ENDED and dropped.get(record.step_id):
+            dropped[record.step_id] -= 1
             continue
         kept.append(record)
     return kept
@@ -45,18 +62,18 @@ async def ensure_org(conn: asyncpg.Connection, slug: str) -> uuid.UUID:
     return org_id
 
 
+# The org's slug becomes its id; the status is the sink's.
+_OPENED = _columns.fill(Run, RunOpened, renamed={"run_id": "id"}, ignored=("kind", "org"))
+_INSERT_RUN = _columns.insert(Run, ("org_id", "status", *_OPENED.columns))
+
+
 async def insert_runs(
-    conn: asyncpg.Connection, opened: list[Record], org_ids: dict[str, uuid.UUID], status: str
+    conn: asyncpg.Connection, opened: list[RunOpened], org_ids: dict[str, uuid.UUID], status: str
 ) -> None:
     if not opened:
         return
-    await conn.executemany(
-        "INSERT INTO runs (id, org_id, agent, status, user_id, conversation_id, input, "
-        "metadata, tags, started_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, COALESCE($8::jsonb, '{}'), "
-        "COALESCE($9::text[], '{}'), $10) ON CONFLICT (id) DO NOTHING",
-        [(r[1], org_ids[r[2]], r[3], status, *r[4:10]) for r in opened],
-    )
+    values = _OPENED.values
+    await conn.executemany(_INSERT_RUN, [(org_ids[r.org], status, *values(r)) for r in opened])
 
 
 _ALLOCATE_ONE = (
@@ -98,7 +115,8 @@ async def allocate(
         for run, d in deltas.items()
     ]
     if len(columns) == 1:
-        rows = [await conn.fetchrow(_ALLOCATE_ONE, *columns[0])]
+        (one,) = columns
+        rows = [await conn.fetchrow(_ALLOCATE_ONE, *one)]
     else:
         # Lock in one global order first, so two writers never deadlock on their runs.
         await conn.execute(
@@ -117,105 +135,124 @@ HEARTBEAT = (
 )
 
 
-async def finish_steps(conn: asyncpg.Connection, ended: list[Record]) -> None:
+_ENDED = _columns.fill(Step, StepEnded, renamed={"step_id": "id"}, besides=("id", "run_id"))
+_FINISH_STEP = _columns.update(
+    Step,
+    "id",
+    _ENDED.columns,
+    {
+        "payload": "payload || COALESCE({}::jsonb, '{{}}')",
+        "model": "COALESCE({}, model)",
+        "vendor": "COALESCE({}, vendor)",
+    },
+)
+
+
+async def finish_steps(conn: asyncpg.Connection, ended: list[StepEnded]) -> None:
     """Steps that started in an earlier batch and ended in this one."""
-    await conn.executemany(
-        "UPDATE steps SET status = $2, output = $3::jsonb, "
-        "payload = payload || COALESCE($4::jsonb, '{}'), "
-        "model = COALESCE($5, model), vendor = COALESCE($6, vendor), "
-        "input_tokens = $7, output_tokens = $8, cost = $9, "
-        "error_code = $10, error_message = $11, error_traceback = $12, "
-        "ended_at = $13, latency_ms = $14 WHERE id = $1",
-        [(end[1], *end[3:16]) for end in ended],
-    )
+    values = _ENDED.values
+    await conn.executemany(_FINISH_STEP, [(end.step_id, *values(end)) for end in ended])
 
 
-async def update_runs(conn: asyncpg.Connection, updates: list[Record]) -> None:
+def _check_run_columns() -> None:
+    """The `runs` columns a RUN_UPDATED may set (`_prepare` prepares each by its kind) are
+    columns of `runs`, of that kind."""
+    columns = _columns.table_of(Run).c
+    unknown = RUN_COLUMNS - set(columns.keys())
+    if unknown:
+        raise LookupError(f"runs has no columns {sorted(unknown)}")
+    kinds = {"JSONB": JSON_COLUMNS, "TEXT": TEXT_COLUMNS, "TIMESTAMP": TIME_COLUMNS}
+    for kind, names in kinds.items():
+        for name in names:
+            compiled = _columns.sql_type(columns[name])
+            if not compiled.startswith(kind):
+                raise LookupError(f"runs.{name} is {compiled}, prepared as {kind}")
+
+
+_check_run_columns()
+
+
+async def update_runs(conn: asyncpg.Connection, updates: list[RunUpdated]) -> None:
     """RUN_UPDATED records, in order. Column names come from the record, so only those
     `_prepare` lets through are written (a spooled record from elsewhere gets no say)."""
     for update in updates:
-        changes = {k: v for k, v in update[2].items() if k in RUN_COLUMNS}
+        changes = {k: v for k, v in update.changes.items() if k in RUN_COLUMNS}
         if not changes:
             continue
         columns = sorted(changes)
-        assignments = ", ".join(
-            f"{column} = {_RUN_UPDATE_VALUE.get(column, '${}').format(i)}"
-            for i, column in enumerate(columns, start=2)
-        )
         await conn.execute(
-            f"UPDATE runs SET {assignments}, updated_at = now() WHERE id = $1",
-            update[1],
+            _columns.update(Run, "id", columns, _RUN_UPDATE_VALUE, also="updated_at = now()"),
+            update.run_id,
             *(changes[column] for column in columns),
         )
 
 
 _RUN_UPDATE_VALUE = {
-    "input": "${}::jsonb",
-    "output": "${}::jsonb",
     # Merged, so trace metadata arriving over several requests adds up.
-    "metadata": "metadata || COALESCE(${}::jsonb, '{{}}')",
-    "tags": "COALESCE(${}::text[], '{{}}')",
+    "metadata": "metadata || COALESCE({}::jsonb, '{{}}')",
+    "tags": "COALESCE({}::text[], '{{}}')",
 }
 
+_CLOSED = _columns.fill(Run, RunClosed, renamed={"run_id": "id"}, besides=("id",))
+_CLOSE_RUN = _columns.update(Run, "id", _CLOSED.columns, {"output": "COALESCE({}::jsonb, output)"})
 
-async def close_runs(conn: asyncpg.Connection, closes: list[Record]) -> None:
-    await conn.executemany(
-        "UPDATE runs SET status = $2, output = COALESCE($3::jsonb, output), "
-        "error_code = $4, error_message = $5, finished_at = $6 WHERE id = $1",
-        [tuple(close[1:7]) for close in closes],
-    )
+
+async def close_runs(conn: asyncpg.Connection, closes: list[RunClosed]) -> None:
+    values = _CLOSED.values
+    await conn.executemany(_CLOSE_RUN, [(close.run_id, *values(close)) for close in closes])
+
+
+# Counted up: a run's usage of one vendor may arrive in many records.
+_USED = _columns.fill(RunVendorUsage, VendorUsed)
+_ADD_VENDOR_USAGE = _columns.insert(
+    RunVendorUsage,
+    ("org_id", *_USED.columns),
+    then="DO UPDATE SET "
+    + ", ".join(
+        f"{c} = t.{c} + EXCLUDED.{c}"
+        for c in _USED.columns
+        if c not in _columns.table_of(RunVendorUsage).primary_key.columns
+    ),
+)
 
 
 async def add_vendor_usage(
-    conn: asyncpg.Connection, org_id: uuid.UUID, usages: list[Record]
+    conn: asyncpg.Connection, org_id: uuid.UUID, usages: list[VendorUsed]
 ) -> None:
-    await conn.executemany(
-        "INSERT INTO run_vendor_usage AS u (run_id, vendor, org_id, calls, errors, "
-        "rate_limit_hits, input_tokens, output_tokens, cost) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (run_id, vendor) DO UPDATE SET "
-        "calls = u.calls + EXCLUDED.calls, errors = u.errors + EXCLUDED.errors, "
-        "rate_limit_hits = u.rate_limit_hits + EXCLUDED.rate_limit_hits, "
-        "input_tokens = u.input_tokens + EXCLUDED.input_tokens, "
-        "output_tokens = u.output_tokens + EXCLUDED.output_tokens, cost = u.cost + EXCLUDED.cost",
-        [(u[1], u[2], org_id, *u[3:9]) for u in usages],
-    )
+    values = _USED.values
+    await conn.executemany(_ADD_VENDOR_USAGE, [(org_id, *values(u)) for u in usages])
+
+
+# Every column the recorder's health has (all but those the database fills), by name.
+_HEALTH_COLUMNS = tuple(
+    c.name
+    for c in _columns.table_of(RecorderHealth).c
+    if c.server_default is None and c.name != "org_id"
+)
+_RECORD_HEALTH = _columns.insert(
+    RecorderHealth,
+    ("org_id", *_HEALTH_COLUMNS),
+    then="DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _HEALTH_COLUMNS if c != "recorder_id")
+    + ", updated_at = now()",
+)
 
 
 async def record_health(
     conn: asyncpg.Connection, org_id: uuid.UUID, health: dict[str, Any]
 ) -> None:
     """The sending recorder's latest stats, one row per recorder (process)."""
-    await conn.execute(
-        "INSERT INTO recorder_health AS h (recorder_id, org_id, host, pid, queued, "
-        "spooled_bytes, dropped, written_records, failed_attempts, last_batch_ms, last_error) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-        "ON CONFLICT (recorder_id) DO UPDATE SET queued = EXCLUDED.queued, "
-        "spooled_bytes = EXCLUDED.spooled_bytes, dropped = EXCLUDED.dropped, "
-        "written_records = EXCLUDED.written_records, "
-        "failed_attempts = EXCLUDED.failed_attempts, last_batch_ms = EXCLUDED.last_batch_ms, "
-        "last_error = EXCLUDED.last_error, updated_at = now()",
-        health["recorder_id"],
-        org_id,
-        health["host"],
-        health["pid"],
-        health["queued"],
-        health["spooled_bytes"],
-        health["dropped"],
-        health["written_records"],
-        health["failed_attempts"],
-        health["last_batch_ms"],
-        health["last_error"],
-    )
+    await conn.execute(_RECORD_HEALTH, org_id, *(health[c] for c in _HEALTH_COLUMNS))
+
+
+_ADDED = _columns.fill(Artifact, ArtifactAdded, renamed={"artifact_id": "id"})
+_INSERT_ARTIFACT = _columns.insert(Artifact, ("org_id", *_ADDED.columns))
 
 
 async def insert_artifacts(
-    conn: asyncpg.Connection, org_id: uuid.UUID, artifacts: list[Record]
+    conn: asyncpg.Connection, org_id: uuid.UUID, artifacts: list[ArtifactAdded]
 ) -> None:
     """Artifacts whose objects are stored already (the uploader queues them only then), in
     the run's org."""
-    await conn.executemany(
-        "INSERT INTO artifacts (id, org_id, run_id, step_id, role, name, storage_key, "
-        "mime_type, size_bytes, sha256, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
-        [(a[1], org_id, *a[2:11]) for a in artifacts],
-    )
+    values = _ADDED.values
+    await conn.executemany(_INSERT_ARTIFACT, [(org_id, *values(a)) for a in artifacts])

@@ -24,7 +24,7 @@ from typing import Any
 
 from tracewire.recorder._artifact_job import ArtifactJob
 from tracewire.recorder._artifact_park import adopt, copy_to, park
-from tracewire.recorder._records import ARTIFACT_ADDED, Record
+from tracewire.recorder._records import ARTIFACT_ADDED, ArtifactAdded
 from tracewire.storage import (
     InvalidKey,
     ObjectStore,
@@ -56,7 +56,7 @@ class ArtifactUploader:
     def __init__(
         self,
         config: StoreConfig,
-        emit: Callable[[Record], None],
+        emit: Callable[[ArtifactAdded], None],
         *,
         park_dir: Path | None,
         retry_for: float,
@@ -228,10 +228,20 @@ class ArtifactUploader:
 
         await self._store.put(key, hashed(), download=download_of(name, job.mime_type))
         self._emit(
-            (ARTIFACT_ADDED, job.artifact_id.hex, job.run_id.hex,
-             job.step_id.hex if job.step_id else None, job.role, name, key, job.mime_type,
-             size, digest.hexdigest(), time.time())
-        )  # fmt: skip
+            ArtifactAdded(
+                ARTIFACT_ADDED,
+                artifact_id=job.artifact_id.hex,
+                run_id=job.run_id.hex,
+                step_id=job.step_id.hex if job.step_id else None,
+                role=job.role,
+                name=name,
+                storage_key=key,
+                mime_type=job.mime_type,
+                size_bytes=size,
+                sha256=digest.hexdigest(),
+                created_at=time.time(),
+            )
+        )
         self.uploaded += 1
         self.uploaded_bytes += size
         job.release()

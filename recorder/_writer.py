@@ -21,7 +21,7 @@ from typing import Any
 
 from tracewire.recorder._ids import ids
 from tracewire.recorder._prepare import prepare, prepare_instant, wall_clock_anchor
-from tracewire.recorder._records import STEP_INSTANT, Batch, Record
+from tracewire.recorder._records import KIND, STEP_INSTANT, Batch, QueuedRecord, WireRecord
 from tracewire.recorder._spool import Orphan, Spool
 from tracewire.recorder.sink import Sink
 from tracewire.recorder.stats import RecorderStats
@@ -95,9 +95,9 @@ class BatchWriter:
         identity: dict[str, Any],
         open_runs: set[int] | None = None,
         heartbeat_interval: float = 10.0,
-        offload: Callable[[Record], Record] | None = None,
+        offload: Callable[[list[WireRecord]], list[WireRecord]] | None = None,
     ) -> None:
-        self.queue: deque[Record | _FlushMarker] = deque()
+        self.queue: deque[QueuedRecord | _FlushMarker] = deque()
         self._sink = sink
         # What the outage messages name: the sink's own words (a URL, password masked).
         self._destination = str(getattr(sink, "destination", type(sink).__name__))
@@ -251,19 +251,19 @@ class BatchWriter:
             return None
         anchor = wall_clock_anchor()
         limit = self._batch_size * _BACKLOG_FACTOR
-        records: list[Record] = []
+        records: list[WireRecord] = []
         markers: list[_FlushMarker] = []
         while queue and len(records) < limit:
             item = queue.popleft()
             if isinstance(item, _FlushMarker):
                 markers.append(item)
                 break  # records after a marker belong to the next batch
-            if item[0] == STEP_INSTANT:
+            if item[KIND] == STEP_INSTANT:
                 records.extend(prepare_instant(item, anchor))
             else:
                 records.append(prepare(item, anchor))
         if self._offload is not None:
-            records = [self._offload(record) for record in records]
+            records = self._offload(records)
         return _Outgoing(Batch(f"{ids.new():032x}", records), markers)
 
     def _send(self, batch: Batch) -> bool:

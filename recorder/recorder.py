@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracewire.recorder._artifacts import Artifacts
 from tracewire.recorder._ids import as_uuid, ids
-from tracewire.recorder._records import RUN_OPENED, RUN_UPDATED, Record
+from tracewire.recorder._records import KIND, RUN_OPENED, RUN_UPDATED, QueuedRecord
 from tracewire.recorder._tee_sink import TeeSink
 from tracewire.recorder._writer import BatchWriter
 from tracewire.recorder.run import RunHandle
@@ -39,11 +39,11 @@ _MIRROR_CLOSE_S = 5.0
 _abandoned: list[BatchWriter] = []
 
 
-class _Closed(deque[Record]):
+class _Closed(deque[QueuedRecord]):
     """The queue of a closed recorder: what is recorded after `close` is dropped, loudly."""
 
-    def append(self, record: Record) -> None:
-        logger.warning("tracewire: recorder is closed; dropping a record (kind %s)", record[0])
+    def append(self, record: QueuedRecord) -> None:
+        logger.warning("tracewire: recorder is closed; dropping a record (kind %s)", record[KIND])
 
 
 class Recorder:
@@ -117,7 +117,7 @@ class Recorder:
         runs recorded after the fact (a trace from another tracer); by default it is now."""
         run_id = run_id or as_uuid(ids.new())
         at = time.perf_counter() if started_at is None else aware(started_at, "started_at")
-        self._push(
+        self._push(  # a RawRunOpened, built as a plain tuple (see `_records`)
             (RUN_OPENED, run_id.int, self.settings.org, agent, user_id, conversation_id, input,
              metadata, tags, at)
         )  # fmt: skip
@@ -175,7 +175,7 @@ class Recorder:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _push(self, record: Record) -> None:
+    def _push(self, record: QueuedRecord) -> None:
         queue = self._queue
         queue.append(record)
         if len(queue) >= self._batch_size:
@@ -223,6 +223,7 @@ class Recorder:
 
     def _set_trace_url(self, run_hex: str, url: str) -> None:
         if not isinstance(self._queue, _Closed):  # the mirror outlived close: no one to tell
+            # a RawRunUpdated
             self._push((RUN_UPDATED, int(run_hex, 16), {"external_trace_url": url}))
 
     def _after_fork(self) -> None:

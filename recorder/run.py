@@ -91,7 +91,7 @@ class RunHandle:
         started: float | datetime = (
             _clock() if started_at is None else aware(started_at, "started_at")
         )
-        self._recorder._queue.append(
+        self._recorder._queue.append(  # a RawStepStarted, as a plain tuple (see `_records`)
             (STEP_STARTED, iid, self._iid, parent_id, name, type, input, payload,
              model, vendor, started)
         )  # fmt: skip
@@ -239,7 +239,7 @@ class RunHandle:
         cost: float = 0.0,
     ) -> None:
         """Count calls to a paid service (search API, email verifier...) against this run."""
-        self._recorder._push(
+        self._recorder._push(  # a RawVendorUsed
             (VENDOR_USED, self._iid, vendor, calls, errors, rate_limit_hits, input_tokens,
              output_tokens, cost)
         )  # fmt: skip
@@ -268,7 +268,7 @@ class RunHandle:
         if "started_at" in changes:
             aware(changes["started_at"], "started_at")
         if changes:
-            self._recorder._push((RUN_UPDATED, self._iid, changes))
+            self._recorder._push((RUN_UPDATED, self._iid, changes))  # a RawRunUpdated
 
     def finish(
         self,
@@ -289,7 +289,7 @@ class RunHandle:
         at = _clock() if finished_at is None else aware(finished_at, "finished_at")
         self._finished = True
         self._recorder._open_runs.discard(self._iid)
-        self._recorder._push(
+        self._recorder._push(  # a RawRunClosed
             (RUN_CLOSED, self._iid, status.value, output, error_code, error_message, at)
         )
 
@@ -344,7 +344,7 @@ class RunHandle:
         parent_id = current._id if current is not None and current.run is self else None
         recorder = self._recorder
         queue = recorder._queue
-        queue.append(
+        queue.append(  # a RawStepInstant
             (STEP_INSTANT, step_id, self._iid, parent_id, name, type, input, payload, model,
              vendor, started, status, output, *usage, error, now)
         )  # fmt: skip

@@ -3,7 +3,7 @@
 import threading
 from typing import Protocol
 
-from tracewire.recorder._records import Batch, Record
+from tracewire.recorder._records import Batch, WireRecord
 
 
 class Sink(Protocol):
@@ -48,6 +48,6 @@ class MemorySink:
         self.closed = True
 
     @property
-    def records(self) -> list[Record]:
+    def records(self) -> list[WireRecord]:
         with self._lock:
             return [record for batch in self.batches for record in batch.records]

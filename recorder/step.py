@@ -97,7 +97,7 @@ class StepHandle:
             self.model = model
         if vendor:
             self.vendor = vendor
-        self.run._recorder._push(
+        self.run._recorder._push(  # a RawStepEnded, as a plain tuple (see `_records`)
             (STEP_ENDED, self._id, self.run._iid, status, self.output, payload, self.model,
              self.vendor, self.input_tokens if input_tokens is None else input_tokens,
              self.output_tokens if output_tokens is None else output_tokens,
@@ -153,7 +153,7 @@ class StepHandle:
         run = self.run
         recorder = run._recorder
         queue = recorder._queue
-        queue.append(
+        queue.append(  # a RawStepEnded
             (STEP_ENDED, self._id, run._iid, _COMPLETED, self.output, None, self.model,
              self.vendor, self.input_tokens, self.output_tokens, self.cost, None, _clock(),
              self._started)

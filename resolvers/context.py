@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from tracewire.db.models import Artifact
+from tracewire.db.wakeups import Publisher
 from tracewire.live import LiveReader, RunEventHub
 from tracewire.resolvers.caller import Caller
 from tracewire.resolvers.dataloaders import Loaders
@@ -31,7 +32,8 @@ class Context:
     `connection_params` on it when `connection_init` arrives; the caller is known only after
     that. The schema's `OperationScope` extension therefore gives each operation its own
     copy with fresh `Loaders`, and resolvers open short-lived sessions from `sessions` (one
-    AsyncSession cannot serve concurrent sibling resolvers).
+    AsyncSession cannot serve concurrent sibling resolvers). Mutations that append run
+    events wake live subscribers through `wakeups`, the process's one publisher.
     """
 
     request: Request | WebSocket
@@ -40,6 +42,7 @@ class Context:
     hub: RunEventHub
     live_reader: LiveReader
     artifacts: ArtifactLinks
+    wakeups: Publisher
     authenticated: Caller | None = None
     connection_params: object = None
     operation_loaders: Loaders | None = None

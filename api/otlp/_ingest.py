@@ -34,14 +34,17 @@ class OtlpIngest:
         *,
         spool_dir: Path | None = None,
         store: StoreConfig | None = None,
+        notify_url: str | None = None,
     ) -> None:
         self._database_url = database_url
         # Spans the database could not take yet are spooled and replayed like an agent's;
-        # span values too large for a row go to the server's artifact store.
+        # span values too large for a row go to the server's artifact store; live viewers
+        # are woken the way the server's `notify_url` says.
         self._settings = RecorderSettings(
             spool_dir=spool_dir,
             artifact_store=store.url if store else None,
             s3=store.s3 if store else S3Options(),
+            notify_url=notify_url,
         )
         self._recorders: dict[uuid.UUID, Recorder] = {}
         self._slugs: dict[uuid.UUID, str] = {}

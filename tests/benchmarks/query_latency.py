@@ -88,6 +88,8 @@ def seed_rows(org_id: uuid.UUID, runs: int, now: datetime) -> tuple[Rows, Rows, 
         count = 1000 if i == 0 else 10
         parents = [root]
         failed_node = rng.choice(NODES) if status == "failed" else None
+        errors = input_tokens = output_tokens = 0
+        cost = Decimal(0)
         for seq in range(1, count + 1):
             step_id = root if seq == 1 else uuid.uuid4()
             latency = rng.lognormvariate(4, 1)
@@ -102,26 +104,30 @@ def seed_rows(org_id: uuid.UUID, runs: int, now: datetime) -> tuple[Rows, Rows, 
                 name, kind, parent = "gpt-4o-mini", "llm_call", parents[-1]
             is_llm = kind == "llm_call"
             failed = name == failed_node
+            in_tok, out_tok = (
+                (rng.randint(50, 500), rng.randint(5, 100)) if is_llm else (None, None)
+            )
+            errors += failed
+            input_tokens += in_tok or 0
+            output_tokens += out_tok or 0
+            cost += Decimal("0.0001") if is_llm else 0
             steps.append((
                 step_id, org_id, run_id, seq, parent, name, kind,
                 "failed" if failed else "completed", t, t + timedelta(milliseconds=latency),
                 latency, "gpt-4o-mini" if is_llm else None, "openai" if is_llm else None,
-                rng.randint(50, 500) if is_llm else None, rng.randint(5, 100) if is_llm else None,
-                Decimal("0.0001") if is_llm else None,
+                in_tok, out_tok, Decimal("0.0001") if is_llm else None,
                 ("RateLimitError" if rng.random() < 0.3 else "ValueError") if failed else None,
                 "it broke" if failed else None, "{}", _json({"q": seq}), _json({"a": seq}),
             ))  # fmt: skip
             t += timedelta(milliseconds=latency)
         step_rows += steps
-        errors = sum(1 for s in steps if s[7] == "failed")
         finished = t if status != "running" else None
         run_rows.append((
             run_id, org_id, AGENTS[i % 3], status, f"u-{i % 5000}", f"c-{i % 20000}",
             ["prod"] if i % 2 else ["prod", "eu"], created, created, finished, t,
             "NodeError" if status == "failed" else None,
             f"{failed_node} failed" if failed_node else None, count, count, errors,
-            sum(s[13] or 0 for s in steps), sum(s[14] or 0 for s in steps),
-            sum((s[15] or 0) for s in steps), _json({"question": i}), _json({"answer": i}),
+            input_tokens, output_tokens, cost, _json({"question": i}), _json({"answer": i}),
         ))  # fmt: skip
     return run_rows, step_rows, big_run
 

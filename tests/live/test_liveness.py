@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracewire.db.engine import session_factory
 from tracewire.db.models import Run, RunEvent
+from tracewire.db.wakeups import PostgresPublisher
 from tracewire.live.liveness import mark_stalled_runs
 from tracewire.recorder import Recorder, RecorderSettings
 
@@ -50,7 +51,7 @@ async def test_a_killed_recorders_run_is_marked_stalled_with_a_reason(
     alive_run.info("still here")
     assert await asyncio.to_thread(alive.flush, 10)
 
-    assert await mark_stalled_runs(engine, timedelta(seconds=0.8)) >= 1
+    assert await mark_stalled_runs(engine, timedelta(seconds=0.8), PostgresPublisher()) >= 1
     await asyncio.to_thread(alive.close)
 
     async with session_factory(engine)() as session:

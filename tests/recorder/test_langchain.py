@@ -109,7 +109,7 @@ def _check_agent_run(rec: Recorder, sink: MemorySink) -> None:
         (MODEL, 200, 10),
     ]
     assert llm_ends[0].cost == pytest.approx((100 * 0.15 + 20 * 0.60) / 1e6)
-    tool_start, tool_end = next(v for v in steps.values() if v[0].type == StepType.TOOL_CALL)
+    tool_start, tool_end = next((s, e) for s, e in steps.values() if s.type == StepType.TOOL_CALL)
     assert tool_start.input == {"query": "42"}
     assert tool_end.output == "order 42 shipped"
     assert all(end is not None and end.status == StepStatus.COMPLETED for _, end in steps.values())

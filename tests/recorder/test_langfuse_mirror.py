@@ -30,7 +30,7 @@ from tracewire.db.engine import session_factory
 from tracewire.db.models import Run, Step
 from tracewire.recorder import Recorder, RecorderSettings, _langfuse_mirror
 from tracewire.recorder._langfuse_mirror import LangfuseMirror, LangfuseTarget
-from tracewire.recorder._records import RUN_UPDATED, Batch
+from tracewire.recorder._records import RUN_UPDATED, Batch, RunUpdated
 
 PROJECT_ID = "proj-mirror"
 
@@ -255,7 +255,7 @@ def _nanos(at: datetime) -> int:
 
 def test_a_mirror_that_falls_behind_drops_whole_batches_and_counts_them() -> None:
     target = LangfuseTarget(f"pk-lf-{uuid.uuid4().hex[:12]}", "sk", "http://127.0.0.1:9")
-    batch = Batch("b", [(RUN_UPDATED, uuid.uuid4().hex, {})] * 8)
+    batch = Batch("b", [RunUpdated(RUN_UPDATED, uuid.uuid4().hex, {})] * 8)
     # Holding the lock its thread needs first keeps the mirror from draining its backlog.
     with _langfuse_mirror._exports_lock:
         mirror = LangfuseMirror(target, lambda run, url: None, max_backlog=10)

@@ -180,16 +180,19 @@ async def test_a_commit_whose_acknowledgement_is_lost_is_not_written_twice(
 
 
 def test_no_spool_file_is_adopted_while_its_writer_lives(tmp_path: Path) -> None:
-    from tracewire.recorder._records import Batch
+    from tracewire.recorder._records import VENDOR_USED, Batch, VendorUsed
     from tracewire.recorder._spool import Orphan, Spool
 
     alive = Spool(tmp_path)
-    alive.append(Batch("a" * 32, [[4, "b" * 32, "v", 1, 0, 0, 0, 0, 0.0]]))
+    usage = VendorUsed(VENDOR_USED, "b" * 32, "v", 1, 0, 0, 0, 0, 0.0)
+    alive.append(Batch("a" * 32, [usage]))
     assert Orphan.adopt_all(tmp_path, tmp_path / "mine.spool") == []
     alive.close()  # not replayed yet: left for a later writer
     (orphan,) = Orphan.adopt_all(tmp_path, tmp_path / "mine.spool")
     entry = orphan.peek()
-    assert entry is not None and entry[0].id == "a" * 32
-    orphan.commit(entry[1])
+    assert entry is not None
+    batch, offset = entry
+    assert (batch.id, batch.records) == ("a" * 32, [usage])
+    orphan.commit(offset)
     orphan.finish()
     assert not any(tmp_path.iterdir()) or os.listdir(tmp_path) == []

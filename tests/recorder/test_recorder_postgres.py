@@ -22,7 +22,15 @@ from tracewire.db.models import Organization, Run, RunEvent, RunVendorUsage, Ste
 from tracewire.db.notify import CHANNEL as NOTIFY_CHANNEL
 from tracewire.recorder import Recorder, node
 from tracewire.recorder._postgres_sink import PostgresSink
-from tracewire.recorder._records import RUN_OPENED, STEP_ENDED, STEP_STARTED, Batch
+from tracewire.recorder._records import (
+    RUN_OPENED,
+    STEP_ENDED,
+    STEP_STARTED,
+    Batch,
+    RunOpened,
+    StepEnded,
+    StepStarted,
+)
 
 
 def _org() -> str:
@@ -162,17 +170,36 @@ async def test_a_step_is_stored_running_and_then_updated_when_it_ends(
 
 
 async def test_a_batch_sent_twice_is_written_once(database_url: str, engine: AsyncEngine) -> None:
-    run_id, step_id = uuid.uuid4(), uuid.uuid4()
-    started = (STEP_STARTED, step_id.hex, run_id.hex, None, "s", "info", None, None, None, None)
-    ended = (STEP_ENDED, step_id.hex, run_id.hex, "completed", '"ok"', *[None] * 9)
+    run, step = uuid.uuid4().hex, uuid.uuid4().hex
+    unset: dict[str, None] = dict.fromkeys(("input", "payload", "model", "vendor"))
     batch = Batch(
         uuid.uuid4().hex,
         [
-            (RUN_OPENED, run_id.hex, _org(), "bot", None, None, None, None, None, 1.7e9),
-            (*started, 1.7e9),
-            (*ended, 1.7e9, 1.0),
+            RunOpened(
+                RUN_OPENED, run, _org(), "bot", None, None, None, None, None, started_at=1.7e9
+            ),
+            StepStarted(STEP_STARTED, step, run, None, "s", "info", **unset, started_at=1.7e9),
+            StepEnded(
+                STEP_ENDED,
+                step,
+                run,
+                "completed",
+                output='"ok"',
+                payload=None,
+                model=None,
+                vendor=None,
+                input_tokens=None,
+                output_tokens=None,
+                cost=None,
+                error_code=None,
+                error_message=None,
+                error_traceback=None,
+                ended_at=1.7e9,
+                latency_ms=1.0,
+            ),
         ],
     )
+    run_id = uuid.UUID(run)
     sink = PostgresSink(database_url)
     try:
         await asyncio.to_thread(sink.write, batch)

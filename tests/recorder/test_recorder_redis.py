@@ -59,7 +59,7 @@ async def test_an_unreachable_redis_never_fails_a_batch(
         org=f"redis-{uuid.uuid4().hex[:8]}", notify_url="redis://127.0.0.1:1/0"
     )
     rec = Recorder(database_url, settings=settings)
-    with caplog.at_level(logging.WARNING, logger="tracewire.recorder"), rec.run("bot") as run:
+    with caplog.at_level(logging.WARNING, logger="tracewire.wakeups"), rec.run("bot") as run:
         run.info("still stored")
     assert await asyncio.to_thread(rec.close, 10)
     assert rec.stats().failed_attempts == 0

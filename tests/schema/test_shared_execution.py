@@ -92,6 +92,7 @@ def _context(org: uuid.UUID) -> Context:
         hub=unused,
         live_reader=unused,
         artifacts=unused,
+        wakeups=unused,
         authenticated=Caller(org),
     )
 
