@@ -21,9 +21,13 @@ const TEXT_FIELDS: readonly [TextField, string][] = [
   ["search", "Error text"],
 ];
 
-export function RunsFilters(props: { value: RunsFilterState; onChange: (next: RunsFilterState) => void }) {
-  const { value, onChange } = props;
-  const set = (patch: Partial<RunsFilterState>): void => onChange({ ...value, ...patch });
+// Reports what changed, not a whole new state: two edits in quick succession must both
+// land, even when the second comes before a render has shown the first.
+export function RunsFilters(props: {
+  value: RunsFilterState;
+  onChange: (patch: Partial<RunsFilterState>) => void;
+}) {
+  const { value, onChange: set } = props;
   return (
     <form className="filters" onSubmit={(event) => event.preventDefault()} aria-label="Filter runs">
       <label>

@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import { useSearchParams } from "react-router-dom";
 
 import { useNow } from "../ui/useNow";
-import { filterFromParams, paramsFromFilter, toRunFilter } from "./filters";
+import { filterFromParams, paramsFromFilter, toRunFilter, type RunsFilterState } from "./filters";
 import { sortRuns, type Sort } from "./liveRuns";
 import { RunsFilters } from "./RunsFilters";
 import { RunsTable } from "./RunsTable";
@@ -17,6 +17,12 @@ export function RunsPage() {
   const live = useLiveRuns(filter);
   const [sort, setSort] = useState<Sort>({ key: "createdAt", descending: true });
   const rows = useMemo(() => sortRuns(live.rows, sort), [live.rows, sort]);
+  const changeFilter = (patch: Partial<RunsFilterState>): void => {
+    // From the URL, not from the last render: the router updates the URL at once but may
+    // render later (a transition), and an edit made meanwhile must not undo the one before.
+    const current = filterFromParams(new URLSearchParams(window.location.search));
+    setParams(paramsFromFilter({ ...current, ...patch }), { replace: true });
+  };
   const now = useNow(rows.some((row) => row.durationMs === null && row.startedAt !== null));
 
   return (
@@ -35,7 +41,7 @@ export function RunsPage() {
           {live.paused ? `Resume live updates${live.pendingCount ? ` (${live.pendingCount})` : ""}` : "Pause live updates"}
         </button>
       </header>
-      <RunsFilters value={filterState} onChange={(next) => setParams(paramsFromFilter(next), { replace: true })} />
+      <RunsFilters value={filterState} onChange={changeFilter} />
       {live.error && <p className="error" role="alert">{live.error}</p>}
       <RunsTable rows={rows} sort={sort} onSort={setSort} now={now} />
       {!live.loading && rows.length === 0 && <p className="muted centered">No runs match.</p>}
