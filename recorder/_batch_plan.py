@@ -64,8 +64,10 @@ if _EVENT.columns != Event._fields:
     raise LookupError(f"Event's fields are not all columns of run_events: {Event._fields}")
 EVENT_COLUMNS = checked(RunEvent, ("run_id", "seq", "org_id", *_EVENT.columns))
 
-# steps, in `RunDelta.step_rows` order: the values worked out per row, then the start's fields and
-# the end's that are columns of `steps`, by name.
+# steps: the values worked out per row, then the start's fields and the end's that are
+# columns of `steps`, by name. `RunDelta.step_rows` builds its rows in this order from the
+# records' fields unpacked into locals of their names; tests/recorder/test_columns.py
+# checks, column by column, that each gets the field of its name.
 _WORKED_OUT = ("org_id", "seq", "payload", "model", "vendor")
 _FROM_START = fill(Step, StepStarted, renamed={"step_id": "id"}, besides=_WORKED_OUT)
 _FROM_END = fill(
@@ -74,7 +76,6 @@ _FROM_END = fill(
 STEP_COLUMNS = checked(Step, (*_WORKED_OUT, *_FROM_START.columns, *_FROM_END.columns), every=True)
 # What a step that has not ended has in the end's columns.
 _NOT_ENDED = tuple(_RUNNING if column == "status" else None for column in _FROM_END.columns)
-_start_values, _end_values = _FROM_START.values, _FROM_END.values
 
 
 def _status_data(status: str) -> str:
@@ -115,22 +116,30 @@ class RunDelta:
     artifacts: list[ArtifactAdded] = field(default_factory=list)
 
     def step_rows(self, org_id: Any, first_seq: int) -> list[tuple[Any, ...]]:
-        """The new steps' rows in `STEP_COLUMNS` order, their seq counting from `first_seq`."""
-        start_values, end_values = _start_values, _end_values
+        """The new steps' rows in `STEP_COLUMNS` order, their seq counting from `first_seq`.
+        Runs per step: the records are read by unpacking (see `_records`)."""
         rows: list[tuple[Any, ...]] = []
+        append = rows.append
         for seq, (start, end) in enumerate(self.new_steps, first_seq):
+            (_, step_id, run_id, parent_id, name, type_, input_, payload, model, vendor,
+             started_at) = start  # a StepStarted  # fmt: skip
             if end is None:
-                worked_out = (org_id, seq, start.payload or _NO_DATA, start.model, start.vendor)
-                rows.append(worked_out + start_values(start) + _NOT_ENDED)
+                append((
+                    org_id, seq, payload or _NO_DATA, model, vendor,
+                    step_id, run_id, parent_id, name, type_, input_, started_at, *_NOT_ENDED,
+                ))  # fmt: skip
                 continue
-            payload = start.payload
-            if end.payload is not None:
-                payload = merge_payloads(payload, end.payload)
-            worked_out = (
-                org_id, seq, payload or _NO_DATA, end.model or start.model,
-                end.vendor or start.vendor,
-            )  # fmt: skip
-            rows.append(worked_out + start_values(start) + end_values(end))
+            (_, _, _, status, output, end_payload, end_model, end_vendor, input_tokens,
+             output_tokens, cost, error_code, error_message, error_traceback, ended_at,
+             latency_ms) = end  # a StepEnded  # fmt: skip
+            if end_payload is not None:
+                payload = merge_payloads(payload, end_payload)
+            append((
+                org_id, seq, payload or _NO_DATA, end_model or model, end_vendor or vendor,
+                step_id, run_id, parent_id, name, type_, input_, started_at,
+                status, output, input_tokens, output_tokens, cost, error_code, error_message,
+                error_traceback, ended_at, latency_ms,
+            ))  # fmt: skip
         return rows
 
     def event_rows(self, run_id: str, org_id: Any, first_seq: int) -> list[tuple[Any, ...]]:

@@ -24,13 +24,6 @@ from tracewire.recorder._records import (
     ArtifactAdded,
     ErrorInfo,
     QueuedRecord,
-    RawRunClosed,
-    RawRunOpened,
-    RawRunUpdated,
-    RawStepEnded,
-    RawStepInstant,
-    RawStepStarted,
-    RawVendorUsed,
     RunClosed,
     RunOpened,
     RunUpdated,
@@ -67,75 +60,76 @@ def latency_ms(started: float | datetime, ended: float | datetime, anchor: float
 
 
 def prepare(record: QueuedRecord, anchor: float) -> WireRecord:
-    """Any queued record but a STEP_INSTANT (see `prepare_instant`). Runs per record: a
-    step's records, two per step, are read and made with `named` (see `_records`), and
-    their ids written with `to_bytes(16).hex()`, 2.5x faster than `f"{id:032x}"`."""
+    """Any queued record but a STEP_INSTANT (see `prepare_instant`). Runs per record: a raw
+    record is read by unpacking it in its class's field order (see `_records`; `type_` and
+    `input_` for builtins' names), a step's wire records are made with `named`, and their
+    ids written with `to_bytes(16).hex()`, 2.5x faster than `f"{id:032x}"`."""
     kind = record[KIND]
     if kind == STEP_STARTED:
-        s = named(RawStepStarted, record)
+        (_, step_id, run_id, parent_id, name, type_, input_, payload, model, vendor,
+         started_at) = record  # a RawStepStarted  # fmt: skip
         return named(StepStarted, (
-            STEP_STARTED, s.step_id.to_bytes(16).hex(), s.run_id.to_bytes(16).hex(),
-            None if s.parent_id is None else as_hex(s.parent_id), text(s.name), str(s.type),
-            to_json(s.input), to_json(s.payload), optional_text(s.model),
-            optional_text(s.vendor), epoch(s.started_at, anchor),
+            STEP_STARTED, step_id.to_bytes(16).hex(), run_id.to_bytes(16).hex(),
+            None if parent_id is None else as_hex(parent_id), text(name), str(type_),
+            to_json(input_), to_json(payload), optional_text(model), optional_text(vendor),
+            epoch(started_at, anchor),
         ))  # fmt: skip
     if kind == STEP_ENDED:
-        e = named(RawStepEnded, record)
+        (_, step_id, run_id, status, output, payload, model, vendor, input_tokens,
+         output_tokens, cost, error, ended_at,
+         started_at) = record  # a RawStepEnded  # fmt: skip
         return named(StepEnded, (
-            STEP_ENDED, e.step_id.to_bytes(16).hex(), e.run_id.to_bytes(16).hex(), str(e.status),
-            to_json(e.output), to_json(e.payload), optional_text(e.model),
-            optional_text(e.vendor), _count(e.input_tokens), _count(e.output_tokens),
-            _amount(e.cost), *error_fields(e.error), epoch(e.ended_at, anchor),
-            latency_ms(e.started_at, e.ended_at, anchor),
+            STEP_ENDED, step_id.to_bytes(16).hex(), run_id.to_bytes(16).hex(), str(status),
+            to_json(output), to_json(payload), optional_text(model), optional_text(vendor),
+            _count(input_tokens), _count(output_tokens), _amount(cost), *error_fields(error),
+            epoch(ended_at, anchor), latency_ms(started_at, ended_at, anchor),
         ))  # fmt: skip
     if kind == RUN_OPENED:
-        o = RawRunOpened._make(record)
+        (_, run_id, org, agent, user_id, conversation_id, input_, metadata, tags,
+         started_at) = record  # a RawRunOpened  # fmt: skip
         return RunOpened(
-            RUN_OPENED, f"{o.run_id:032x}", o.org, text(o.agent), optional_text(o.user_id),
-            optional_text(o.conversation_id), to_json(o.input), to_json(o.metadata),
-            None if o.tags is None else [text(tag) for tag in o.tags],
-            epoch(o.started_at, anchor),
+            RUN_OPENED, f"{run_id:032x}", org, text(agent), optional_text(user_id),
+            optional_text(conversation_id), to_json(input_), to_json(metadata),
+            None if tags is None else [text(tag) for tag in tags], epoch(started_at, anchor),
         )  # fmt: skip
     if kind == RUN_CLOSED:
-        c = RawRunClosed._make(record)
-        message = optional_text(c.error_message)
+        (_, run_id, status, output, error_code, error_message,
+         finished_at) = record  # a RawRunClosed  # fmt: skip
+        message = optional_text(error_message)
         return RunClosed(
-            RUN_CLOSED, f"{c.run_id:032x}", c.status, to_json(c.output),
-            optional_text(c.error_code), message[:MAX_ERROR_MESSAGE] if message else message,
-            epoch(c.finished_at, anchor),
+            RUN_CLOSED, f"{run_id:032x}", status, to_json(output), optional_text(error_code),
+            message[:MAX_ERROR_MESSAGE] if message else message, epoch(finished_at, anchor),
         )  # fmt: skip
     if kind == RUN_UPDATED:
-        u = RawRunUpdated._make(record)
-        return RunUpdated(RUN_UPDATED, f"{u.run_id:032x}", _run_changes(u.changes, anchor))
+        _, run_id, changes = record  # a RawRunUpdated
+        return RunUpdated(RUN_UPDATED, f"{run_id:032x}", _run_changes(changes, anchor))
     if isinstance(record, ArtifactAdded):
         return record  # made in wire form by the uploader thread
-    v = RawVendorUsed._make(record)
+    (_, run_id, vendor, calls, errors, rate_limit_hits, input_tokens, output_tokens,
+     cost) = record  # a RawVendorUsed  # fmt: skip
     return VendorUsed(
-        VENDOR_USED, f"{v.run_id:032x}", text(v.vendor), _count(v.calls) or 0,
-        _count(v.errors) or 0, _count(v.rate_limit_hits) or 0, _count(v.input_tokens) or 0,
-        _count(v.output_tokens) or 0, _amount(v.cost) or 0.0,
+        VENDOR_USED, f"{run_id:032x}", text(vendor), _count(calls) or 0, _count(errors) or 0,
+        _count(rate_limit_hits) or 0, _count(input_tokens) or 0, _count(output_tokens) or 0,
+        _amount(cost) or 0.0,
     )  # fmt: skip
 
 
 def prepare_instant(record: QueuedRecord, anchor: float) -> tuple[StepStarted, StepEnded]:
     """A STEP_INSTANT as the STEP_STARTED and STEP_ENDED wire records it stands for."""
-    i = named(RawStepInstant, record)
-    step_id, run_id, model, vendor = (
-        i.step_id.to_bytes(16).hex(),
-        i.run_id.to_bytes(16).hex(),
-        optional_text(i.model),
-        optional_text(i.vendor),
-    )
+    (_, step_id, run_id, parent_id, name, type_, input_, payload, model, vendor, started_at,
+     status, output, input_tokens, output_tokens, cost, error,
+     ended_at) = record  # a RawStepInstant  # fmt: skip
+    step_hex, run_hex = step_id.to_bytes(16).hex(), run_id.to_bytes(16).hex()
+    model, vendor = optional_text(model), optional_text(vendor)
     start = named(StepStarted, (
-        STEP_STARTED, step_id, run_id, None if i.parent_id is None else as_hex(i.parent_id),
-        text(i.name), str(i.type), to_json(i.input), to_json(i.payload), model, vendor,
-        epoch(i.started_at, anchor),
+        STEP_STARTED, step_hex, run_hex, None if parent_id is None else as_hex(parent_id),
+        text(name), str(type_), to_json(input_), to_json(payload), model, vendor,
+        epoch(started_at, anchor),
     ))  # fmt: skip
     end = named(StepEnded, (
-        STEP_ENDED, step_id, run_id, i.status, to_json(i.output), None, model, vendor,
-        _count(i.input_tokens), _count(i.output_tokens), _amount(i.cost),
-        *error_fields(i.error), epoch(i.ended_at, anchor),
-        latency_ms(i.started_at, i.ended_at, anchor),
+        STEP_ENDED, step_hex, run_hex, status, to_json(output), None, model, vendor,
+        _count(input_tokens), _count(output_tokens), _amount(cost), *error_fields(error),
+        epoch(ended_at, anchor), latency_ms(started_at, ended_at, anchor),
     ))  # fmt: skip
     return start, end
 

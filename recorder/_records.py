@@ -10,10 +10,15 @@ what the disk spool stores; they come back from the spool's JSON as lists, which
 
 Raw records are plain tuples laid out as the `Raw*` classes say: a NamedTuple costs 15x a
 tuple literal to build, and the hot path builds two per step. The `Raw*` classes are for
-reading them (`named(RawStepStarted, record)`) and nothing reads a raw record by position
-but its kind; tests/recorder/test_records.py checks that every literal the hot path builds
-follows its class. Wire records are the NamedTuples themselves, made on the writer's
-thread.
+reading them, and nothing reads a raw record by position but its kind:
+tests/recorder/test_records.py checks that every literal the hot path builds follows its
+class. Wire records are the NamedTuples themselves, made on the writer's thread.
+
+Where the writer reads a record per step, it unpacks it once into locals named after its
+class's fields, in their order, and names the class in the line's comment:
+`(_, step_id, run_id, ...) = record  # a RawStepStarted`. That costs what reading by index
+did; a named read costs a lookup each, and a step's records have some 25 fields. The test
+checks every such unpacking's names against its class's `_fields`.
 
 Field 0 of every record is its kind (`KIND`). STEP_INSTANT is raw only: a step recorded at
 once (thought, info...), wired as a STEP_STARTED and a STEP_ENDED, so both always travel in

@@ -2,8 +2,13 @@
 follow the raw layouts, the writer turns them into wire records by name, and wire records
 come back from the spool's JSON in their named shape."""
 
+import ast
+import io
+import re
+import tokenize
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
@@ -11,6 +16,7 @@ from typing import Any, get_args, get_type_hints
 import orjson
 import pytest
 
+import tracewire.recorder
 from tracewire.recorder import ErrorInfo, MemorySink, Recorder, RecorderSettings
 from tracewire.recorder._prepare import prepare, prepare_instant
 from tracewire.recorder._records import (
@@ -210,6 +216,58 @@ def test_the_writer_turns_raw_records_into_wire_records_field_by_field(rec: Reco
         end.step_id, run_hex, "thought", "thought",
     )  # fmt: skip
     assert (start.payload, end.status) == ('{"text":"hm","reasoning":null}', "completed")
+
+
+_LAYOUTS: dict[str, type[tuple[Any, ...]]] = {
+    cls.__name__: cls for cls in (*WIRE_RECORDS.values(), *RAW_RECORDS.values())
+}
+_NAMING = re.compile(r"#\s*an? (\w+)")
+
+
+def _unpackings() -> Iterator[tuple[str, str, list[str]]]:
+    """(where, class name, target names) of every unpacking in the recorder's modules whose
+    comment names the record it reads: `(_, step_id, ...) = record  # a RawStepStarted`."""
+    for path in sorted(Path(tracewire.recorder.__file__).resolve().parent.glob("*.py")):
+        source = path.read_text()
+        comments = {
+            token.start[0]: token.string
+            for token in tokenize.generate_tokens(io.StringIO(source).readline)
+            if token.type == tokenize.COMMENT
+        }
+        for node in ast.walk(ast.parse(source)):
+            if not (
+                isinstance(node, ast.Assign)
+                and isinstance(node.targets[0], ast.Tuple)
+                and isinstance(node.value, ast.Name)
+                and node.end_lineno is not None
+            ):
+                continue
+            naming = _NAMING.match(comments.get(node.end_lineno, ""))
+            if naming is not None:
+                names = [t.id if isinstance(t, ast.Name) else "?" for t in node.targets[0].elts]
+                yield f"{path.name}:{node.lineno}", naming.group(1), names
+
+
+def _reads(name: str, field: str) -> bool:
+    """A local for `field`: its name, `_` (not read), `type_` (a builtin's name), or with a
+    prefix (`end_payload`)."""
+    return name in ("_", field, f"{field}_") or name.endswith(f"_{field}")
+
+
+def test_the_writer_unpacks_each_record_into_locals_named_after_its_fields_in_order() -> None:
+    unpackings = list(_unpackings())
+    wrong = [
+        (where, cls, names)
+        for where, cls, names in unpackings
+        if len(names) != len(_LAYOUTS[cls]._fields)  # type: ignore[attr-defined]
+        or not all(map(_reads, names, _LAYOUTS[cls]._fields))  # type: ignore[attr-defined]
+    ]
+    assert wrong == []
+    # The per-step code, at least, reads every kind it handles this way.
+    assert {cls for _, cls, _ in unpackings} >= {
+        "RawRunOpened", "RawRunClosed", "RawStepStarted", "RawStepEnded", "RawVendorUsed",
+        "RawStepInstant", "RawRunUpdated", "StepStarted", "StepEnded",
+    }  # fmt: skip
 
 
 def _one_of_each() -> list[WireRecord]:
