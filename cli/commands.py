@@ -22,7 +22,7 @@ from typing import NoReturn
 
 from alembic.util import CommandError
 
-from tracewire.api.settings import ServerSettings
+from tracewire.api.settings import ServerSettings, port_or_off
 from tracewire.cli import keys as _keys_cli
 from tracewire.cli import serve as server
 from tracewire.db import migrate
@@ -245,7 +245,7 @@ def _port(text: str) -> int:
 
 
 def _embedded_port(text: str) -> int:
-    return 0 if text.lower() == "off" else _port(text)
+    return 0 if port_or_off(text) == 0 else _port(text)
 
 
 def _positive_int(text: str) -> int:

@@ -19,7 +19,6 @@ from typing import Any, Self
 
 import asyncpg
 import uvicorn
-from sqlalchemy.engine import make_url
 
 from tracewire.api.login_links import LOGIN_TOKEN_TTL, LoginLinks
 from tracewire.api.settings import ServerSettings
@@ -28,6 +27,7 @@ from tracewire.db.embedded import DATABASE_NAME, EmbeddedPostgres, ensure_databa
 from tracewire.db.engine import driver_dsn
 from tracewire.db.loopback import LoopbackPort
 from tracewire.demo.background import DEMO_ORG, DemoAgent
+from tracewire.recorder.settings import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def open_database(settings: ServerSettings, *, for_agents: bool = False) -> Iter
     (`settings.embedded_port`, or a free one when that is taken)."""
     if settings.database_url is not None:
         asyncio.run(check_database(settings.database_url))
-        shown = redact(settings.database_url)
+        shown = redact_url(settings.database_url)
         yield Database(settings.database_url, shown, agent_url=shown)
         return
     embedded = EmbeddedPostgres(settings.embedded_pgdata)
@@ -98,18 +98,10 @@ async def check_database(url: str) -> None:
         conn = await asyncpg.connect(driver_dsn(url), timeout=10)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise StartupError(f"cannot connect to {redact(url)}: {reason}") from None
+        raise StartupError(f"cannot connect to {redact_url(url)}: {reason}") from None
     except ValueError as exc:
-        raise StartupError(f"invalid database URL {redact(url)}: {exc}") from None
+        raise StartupError(f"invalid database URL {redact_url(url)}: {exc}") from None
     await conn.close()
-
-
-def redact(url: str) -> str:
-    """The URL with its password masked, fit to print."""
-    try:
-        return make_url(driver_dsn(url)).render_as_string(hide_password=True)
-    except Exception:
-        return "the database URL"
 
 
 class _Signals:
