@@ -1,5 +1,6 @@
 """The ASGI application: GraphQL (+ GraphiQL and websockets) at `/graphql`, CSV/JSONL
-downloads under `/export/` (api/export.py), OTLP trace ingestion (api/otlp/), the web UI at
+downloads under `/export/` (api/export.py), the recorder's and OTLP ingestion (api/ingest/,
+api/otlp/; OTLP/gRPC on a port of its own), the web UI at
 `/` (api/web_ui.py) with its login-link exchange under `/auth/` (api/web_login.py), and
 `/healthz`."""
 
@@ -21,8 +22,11 @@ from tracewire.api.artifacts.access import opened_artifacts
 from tracewire.api.auth import Authenticator
 from tracewire.api.context import Services, services_of
 from tracewire.api.graphql_app import GraphQLApp
+from tracewire.api.ingest.routes import ingest_routes
+from tracewire.api.ingest.service import IngestService
 from tracewire.api.login_links import LoginLinks
-from tracewire.api.otlp import OtlpIngest, otlp_routes
+from tracewire.api.otlp import otlp_routes
+from tracewire.api.otlp.grpc_receiver import check_port, serving_otlp_grpc
 from tracewire.api.settings import ServerSettings
 from tracewire.api.web_login import login_routes
 from tracewire.api.web_ui import BundledGraphiQL, web_ui_routes
@@ -40,17 +44,16 @@ def create_app(settings: ServerSettings, login_links: LoginLinks | None = None) 
     database_url = settings.database_url
     if database_url is None:
         raise ValueError("create_app needs settings.database_url (start the embedded Postgres)")
-    otlp_ingest = OtlpIngest(
-        database_url,
-        spool_dir=settings.data_dir / "spool",
-        store=settings.artifact_store_config,
-        notify_url=settings.notify_url,
+    check_port(settings)  # OTLP/gRPC's, when chosen explicitly: taken fails now, in one line
+    ingest = IngestService(
+        database_url, settings.notify_url, max_queued_records=settings.ingest_queue_records
     )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await migrate.upgrade(database_url)
         engine = create_engine(database_url)
+        await ingest.start()
         try:
             sessions = session_factory(engine)
             authenticator = await Authenticator.start(sessions, settings.anonymous_org)
@@ -67,15 +70,18 @@ def create_app(settings: ServerSettings, login_links: LoginLinks | None = None) 
                 app.state.services = Services(
                     engine, sessions, authenticator, live.hub, live.reader, artifacts, live.wakeups
                 )
-                # Everything imported and opened so far lives as long as the server: out
-                # of the collector's sight, a full collection no longer walks it (it did,
-                # for 100-180 ms at a time, stalling every live stream).
-                gc.collect()
-                gc.freeze()
-                yield
+                # Stopped (after a short grace) before the ingest service it feeds closes.
+                async with serving_otlp_grpc(settings, ingest, authenticator) as grpc_port:
+                    app.state.otlp_grpc_port = grpc_port
+                    # Everything imported and opened so far lives as long as the server:
+                    # out of the collector's sight, a full collection no longer walks it
+                    # (it did, for 100-180 ms at a time, stalling every live stream).
+                    gc.collect()
+                    gc.freeze()
+                    yield
         finally:
-            await otlp_ingest.close()
-            app.state.services = None
+            await ingest.close()
+            app.state.services = app.state.otlp_grpc_port = None
             await engine.dispose()
 
     graphql = GraphQLApp()
@@ -85,11 +91,18 @@ def create_app(settings: ServerSettings, login_links: LoginLinks | None = None) 
         WebSocketRoute("/graphql", graphql),
         *export.routes,
         *artifacts_api.routes,
-        *otlp_routes(otlp_ingest),
+        *ingest_routes(ingest),
+        *otlp_routes(ingest),
         *login_routes(login_links),
         *web_ui_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def otlp_grpc_port(app: Starlette) -> int | None:
+    """The port OTLP/gRPC listens on, once the app has started; None when it does not."""
+    port: int | None = getattr(app.state, "otlp_grpc_port", None)
+    return port
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -55,10 +55,12 @@ class Authenticator:
                 anonymous = Caller(await ensure_org(session, anonymous_org))
         return cls(sessions, anonymous)
 
-    async def authenticate(self, authorization: str | None) -> Caller:
-        """The caller for an `Authorization` value (None when absent); raises `Unauthorized`."""
+    async def authenticate(self, authorization: str | None, *, writing: bool = False) -> Caller:
+        """The caller for an `Authorization` value (None when absent); raises `Unauthorized`.
+        Reading without a key is the anonymous organization's, when the server has one;
+        `writing` (ingestion, uploads) always takes a key."""
         if authorization is None or not authorization.strip():
-            if self._anonymous is not None:
+            if self._anonymous is not None and not writing:
                 return self._anonymous
             raise Unauthorized("missing API key: send Authorization: Bearer <secret key>")
         secret = bearer_secret(authorization)

@@ -68,6 +68,31 @@ async def create_api_key(session: AsyncSession, org_slug: str, name: str = "") -
     return IssuedKey(org_id=org_id, public_key=public_key, secret=secret)
 
 
+async def ensure_api_key(
+    session: AsyncSession, org_slug: str, public_key: str, secret: str, name: str = ""
+) -> uuid.UUID:
+    """Make sure the key `public_key` with this `secret` exists, active, in `org_slug`
+    (for a key that is published on purpose: the demo's). Returns the organization's id."""
+    if not public_key.startswith(PUBLIC_KEY_PREFIX) or not secret.startswith(SECRET_KEY_PREFIX):
+        raise ValueError(f"keys look like {PUBLIC_KEY_PREFIX}... and {SECRET_KEY_PREFIX}...")
+    org_id = await ensure_org(session, org_slug)
+    await session.execute(
+        insert(ApiKey)
+        .values(
+            id=uuid.uuid4(),
+            org_id=org_id,
+            name=name,
+            public_key=public_key,
+            secret_hash=hash_secret(secret),
+        )
+        .on_conflict_do_update(
+            index_elements=[ApiKey.public_key],
+            set_={"org_id": org_id, "secret_hash": hash_secret(secret), "revoked_at": None},
+        )
+    )
+    return org_id
+
+
 async def revoke_api_key(session: AsyncSession, public_key: str) -> bool:
     """Revoke a key by its public key; False if no such key is active."""
     return await _revoke(session, ApiKey.public_key == public_key)

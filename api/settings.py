@@ -12,12 +12,14 @@ from typing import Any
 import platformdirs
 from starlette.config import Config
 
-from tracewire.storage.config import S3Options, StoreConfig
+from tracewire.storage.config import SERVER_SCHEMES, S3Options, StoreConfig
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # Where `tracewire serve` offers its embedded PostgreSQL to agents (127.0.0.1 only).
 DEFAULT_EMBEDDED_PORT = 54320
+# OTLP/gRPC's registered port, where OpenTelemetry SDKs and collectors send by default.
+DEFAULT_GRPC_PORT = 4317
 
 
 def default_data_dir() -> Path:
@@ -32,16 +34,21 @@ class ServerSettings:
     `anonymous_org` names the organization a request without an API key reads; None (the
     default) makes a key mandatory. `notify_url` (redis://) makes Redis pub/sub the live
     wake-up transport instead of Postgres NOTIFY. A running run the recorder has not
-    touched (no step, no heartbeat) for `stall_after` seconds is marked stalled. With
+    touched (no step, no heartbeat) for `stall_after` seconds is marked stalled. Ingestion
+    (the native endpoint, OTLP) queues at most `ingest_queue_records` records in memory;
+    past that, senders are told to retry later (429). With
     `login_org`, the server prints a one-time web UI login link into that organization.
     The embedded Postgres is offered to agents in other processes on 127.0.0.1:
-    `embedded_port` (0: not offered).
+    `embedded_port` (0: not offered). OTLP over gRPC listens on `host`:`grpc_port` (0: off);
+    None, the default, is `DEFAULT_GRPC_PORT` when it is free (another collector holding it
+    only turns gRPC off, with a warning), while a port given explicitly must be free.
 
     Artifacts live in `artifact_store` (`s3://bucket/prefix` with the `s3` options, or a
     directory; by default `data_dir/artifacts`). Download URLs handed out in GraphQL last
     `artifact_url_ttl` seconds: presigned S3 URLs, or server URLs signed with
     `artifact_signing_secret` (by default a random one kept in `data_dir`; servers behind
-    one load balancer need the same one).
+    one load balancer need the same one). Recorders that record over HTTP upload artifacts
+    through the server, each at most `artifact_max_upload_bytes`.
     """
 
     database_url: str | None = None
@@ -56,9 +63,12 @@ class ServerSettings:
     stall_after: float = 120.0
     login_org: str | None = None
     embedded_port: int = DEFAULT_EMBEDDED_PORT
+    grpc_port: int | None = None
     s3: S3Options = field(default_factory=S3Options)
     artifact_url_ttl: int = 600
+    ingest_queue_records: int = 100_000
     artifact_signing_secret: str | None = field(default=None, repr=False)
+    artifact_max_upload_bytes: int = 5 * 1024**3
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -67,6 +77,10 @@ class ServerSettings:
             raise ValueError(
                 f"the embedded database port must be 0-65535, got {self.embedded_port}"
             )
+        if self.grpc_port is not None and not 0 <= self.grpc_port < 65536:
+            raise ValueError(f"the OTLP/gRPC port must be 0-65535 or off, got {self.grpc_port}")
+        if self.grpc_port == self.port:
+            raise ValueError(f"the OTLP/gRPC port must differ from the HTTP port {self.port}")
         if self.database_url is not None and not self.database_url.startswith(
             ("postgresql", "postgres:")
         ):
@@ -79,7 +93,13 @@ class ServerSettings:
             raise ValueError("TRACEWIRE_NOTIFY_URL must be a redis:// URL (or unset for Postgres)")
         if not 0 < self.artifact_url_ttl <= 7 * 24 * 3600:
             raise ValueError("artifact URLs must live 1 s to 7 days (S3's limit)")
+        if self.artifact_store_url.startswith(SERVER_SCHEMES):
+            raise ValueError("the server's artifact store must be an s3:// URL or a directory")
         StoreConfig(self.artifact_store_url, self.s3)  # a bad store URL fails at startup
+        if self.artifact_max_upload_bytes < 1:
+            raise ValueError("the artifact upload cap must be a positive number of bytes")
+        if self.ingest_queue_records < 1:
+            raise ValueError("the ingest queue must hold at least one record")
         if self.stall_after <= 0:
             raise ValueError("stall_after must be a positive number of seconds")
         if self.login_org is not None and not self.login_org.strip():
@@ -121,12 +141,21 @@ class ServerSettings:
             embedded_port=config(
                 "TRACEWIRE_EMBEDDED_PORT", cast=port_or_off, default=defaults.embedded_port
             ),
+            grpc_port=config("TRACEWIRE_GRPC_PORT", cast=port_or_off, default=None),
             s3=S3Options.from_env(env),
+            ingest_queue_records=config(
+                "TRACEWIRE_INGEST_QUEUE_RECORDS", cast=int, default=defaults.ingest_queue_records
+            ),
             artifact_url_ttl=config(
                 "TRACEWIRE_ARTIFACT_URL_TTL", cast=int, default=defaults.artifact_url_ttl
             ),
             artifact_signing_secret=(
                 config("TRACEWIRE_ARTIFACT_SIGNING_SECRET", default=None) or None
+            ),
+            artifact_max_upload_bytes=config(
+                "TRACEWIRE_ARTIFACT_MAX_UPLOAD_BYTES",
+                cast=int,
+                default=defaults.artifact_max_upload_bytes,
             ),
         )
         return replace(

@@ -3,7 +3,7 @@
 
     tracewire serve [--host] [--port] [--data-dir] [--database-url] [--artifact-store]
                     [--anonymous-org ORG] [--demo] [--demo-rate RUNS_PER_SECOND]
-                    [--login-org ORG]
+                    [--login-org ORG] [--grpc-port PORT|off]
     tracewire demo [--database-url] [--data-dir] [--org demo] [--rate 2] [--runs N]
     tracewire db upgrade [--revision head] | db downgrade REVISION | db current
     tracewire keys create --org ORG [--name NAME] | keys list [--org ORG] | keys revoke PUBLIC_KEY
@@ -22,6 +22,7 @@ from typing import NoReturn
 
 from alembic.util import CommandError
 
+from tracewire.api.ports import PortTaken
 from tracewire.api.settings import ServerSettings, port_or_off
 from tracewire.cli import keys as _keys_cli
 from tracewire.cli import serve as server
@@ -57,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command(args)
     except _UsageError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    except (server.StartupError, CommandError) as exc:
+    except (server.StartupError, PortTaken, CommandError) as exc:
         return _fail(f"tracewire: error: {exc}", EXIT_ERROR)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -76,6 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
         stall_after=args.stall_after,
         login_org=args.login_org,
         embedded_port=args.embedded_port,
+        grpc_port=args.grpc_port,
     )
     return server.serve(settings)
 
@@ -185,10 +187,17 @@ def _parser() -> argparse.ArgumentParser:
 
     serve.add_argument(
         "--embedded-port",
-        type=_embedded_port,
+        type=_port_or_off,
         metavar="PORT",
         help="offer the embedded PostgreSQL to agents on 127.0.0.1:PORT, or 'off' "
         "($TRACEWIRE_EMBEDDED_PORT, 54320)",
+    )
+    serve.add_argument(
+        "--grpc-port",
+        type=_port_or_off,
+        metavar="PORT",
+        help="receive OTLP over gRPC on this port (of --host), or 'off' ($TRACEWIRE_GRPC_PORT; "
+        "4317 unless another collector has it)",
     )
     serve.add_argument(
         "--login-org",
@@ -244,7 +253,7 @@ def _port(text: str) -> int:
     return port
 
 
-def _embedded_port(text: str) -> int:
+def _port_or_off(text: str) -> int:
     return 0 if port_or_off(text) == 0 else _port(text)
 
 

@@ -26,7 +26,7 @@ from tracewire.db import migrate
 from tracewire.db.embedded import DATABASE_NAME, EmbeddedPostgres, ensure_database
 from tracewire.db.engine import driver_dsn
 from tracewire.db.loopback import LoopbackPort
-from tracewire.demo.background import DEMO_ORG, DemoAgent
+from tracewire.demo.background import DEMO_API_KEY, DEMO_ORG, DEMO_PUBLIC_KEY, DemoAgent
 from tracewire.recorder.settings import redact_url
 
 logger = logging.getLogger(__name__)
@@ -140,9 +140,11 @@ def serve(settings: ServerSettings) -> int:
         open_database(settings, for_agents=True) as database,
     ):
         # Imported here so that `tracewire db` and `tracewire demo` skip the GraphQL schema.
-        from tracewire.api.app import create_app
+        from tracewire.api.app import create_app, otlp_grpc_port
 
         login_links = LoginLinks(settings.login_org) if settings.login_org else None
+        if settings.demo:
+            asyncio.run(_ensure_demo_key(database.url))
         app = create_app(settings.with_database(database.url), login_links)
         config = uvicorn.Config(
             app,
@@ -157,12 +159,13 @@ def serve(settings: ServerSettings) -> int:
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
             access_log=False,
         )
+        # The demo records over HTTP with its key, as an agent elsewhere would; its
+        # artifacts go through the server too.
         demo = (
             DemoAgent(
-                database.url,
+                _server_url(settings),
+                api_key=DEMO_API_KEY,
                 runs_per_second=settings.demo_runs_per_second,
-                store=settings.artifact_store_config,
-                notify_url=settings.notify_url,
             )
             if settings.demo
             else None
@@ -170,7 +173,7 @@ def serve(settings: ServerSettings) -> int:
 
         def started() -> None:
             login_token = login_links.issue() if login_links is not None else None
-            print(_banner(settings, database, login_token), flush=True)
+            print(_banner(settings, database, login_token, otlp_grpc_port(app)), flush=True)
             if demo is not None:
                 demo.start()
 
@@ -187,6 +190,24 @@ def serve(settings: ServerSettings) -> int:
             if demo is not None:
                 demo.stop()
     return 0
+
+
+async def _ensure_demo_key(database_url: str) -> None:
+    # Imported here, like the app: `tracewire db` and `tracewire demo` skip the server.
+    from tracewire.api.keys import ensure_api_key
+    from tracewire.db.engine import create_engine, session_factory
+
+    await migrate.upgrade(database_url)
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine).begin() as session:
+            await ensure_api_key(session, DEMO_ORG, DEMO_PUBLIC_KEY, DEMO_API_KEY, name="demo")
+    finally:
+        await engine.dispose()
+
+
+def _server_url(settings: ServerSettings) -> str:
+    return f"http://{_browsable(settings.host)}:{settings.port}"
 
 
 def record_demo(
@@ -246,19 +267,24 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _banner(settings: ServerSettings, database: Database, login_token: str | None) -> str:
-    base = f"http://{_browsable(settings.host)}:{settings.port}"
+def _banner(
+    settings: ServerSettings, database: Database, login_token: str | None, grpc_port: int | None
+) -> str:
+    base = _server_url(settings)
     lines = [
         "",
         "Tracewire is running.",
         f"    Web UI:   {base}/",
         f"    GraphiQL: {base}/graphql",
-        f"    Database: {database.description}",
+        f"    OTLP:     {base}/v1/traces (HTTP)",
     ]
+    if grpc_port is not None:
+        lines.append(f"    OTLP:     {_browsable(settings.host)}:{grpc_port} (gRPC, no TLS)")
+    lines.append(f"    Database: {database.description}")
     if settings.demo:
         lines.append(
             f"    Demo:     a demo agent records {settings.demo_runs_per_second:g} runs/s "
-            f"into org {DEMO_ORG!r}"
+            f"into org {DEMO_ORG!r}, over HTTP with its key"
         )
     lines += _recording_lines(settings, database)
     if settings.anonymous_org is not None:
@@ -276,20 +302,27 @@ def _banner(settings: ServerSettings, database: Database, login_token: str | Non
 
 
 def _recording_lines(settings: ServerSettings, database: Database) -> list[str]:
-    """What an agent needs to record into this server, ready to paste."""
-    if database.agent_url is None:
-        return []
-    org = settings.anonymous_org
-    whose = f"as org {org!r}, which the web UI shows" if org is not None else "as your org"
+    """What an agent needs to record into this server, ready to paste: over HTTP with a
+    key (the demo's, or one to create), or straight into its database."""
+    base = _server_url(settings)
+    if settings.demo:
+        key, whose = DEMO_API_KEY, f"as org {DEMO_ORG!r}, which the web UI shows"
+    else:
+        key, whose = "<secret key>", "with a key of your org (tracewire keys create --org ORG)"
     lines = [
-        f"Record an agent into it {whose} (pip install 'tracewire[postgres]'):",
+        f"Record an agent into it {whose} (pip install tracewire):",
         "    from tracewire import Recorder",
-        f'    rec = Recorder("{database.agent_url}", org="{org or "<your org>"}")',
-        f"  or Recorder.from_env() with TRACEWIRE_DATABASE_URL={database.agent_url}"
-        + (f" TRACEWIRE_ORG={org}" if org is not None else ""),
+        f'    rec = Recorder("{base}", api_key="{key}")',
+        f"  or Recorder.from_env() with TRACEWIRE_URL={base} TRACEWIRE_API_KEY={key}",
     ]
-    if "***" in database.agent_url:
-        lines.append("  (with the database's password in place of ***)")
+    if database.agent_url is not None:
+        org = settings.anonymous_org or "<your org>"
+        lines.append(
+            f"  or straight into its database (pip install 'tracewire[postgres]'): "
+            f'Recorder("{database.agent_url}", org="{org}")'
+        )
+        if "***" in database.agent_url:
+            lines.append("  (with the database's password in place of ***)")
     return lines
 
 

@@ -287,9 +287,11 @@ class QaSample(Base):
 
 class IngestedBatch(Base):
     """Ids of committed recorder batches: a batch re-sent after a lost commit acknowledgement
-    finds its id here and is skipped whole, so nothing is written twice."""
+    finds its id here and is skipped whole, so nothing is written twice. Kept for the
+    ingest service's retention, then pruned (by `committed_at`, in commit order: BRIN)."""
 
     __tablename__ = "ingested_batches"
+    __table_args__ = (Index(None, "committed_at", postgresql_using="brin"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     committed_at: Mapped[datetime] = _created_at()

@@ -85,8 +85,9 @@ class _Traffic:
 
 
 def run_demo(
-    database_url: str,
+    url: str,
     *,
+    api_key: str | None = None,
     org: str = "demo",
     runs_per_second: float = 2.0,
     stop: threading.Event | None = None,
@@ -95,15 +96,18 @@ def run_demo(
     store: StoreConfig | None = None,
     notify_url: str | None = None,
 ) -> int:
-    """Record demo runs into `org` until `stop` is set or `max_runs` runs were recorded.
+    """Record demo runs until `stop` is set or `max_runs` runs were recorded: into a
+    server (`url` http(s)://, the organization of `api_key`) or a database (`url`
+    postgresql://, into `org`).
 
     Runs start `1 / runs_per_second` seconds apart, or back to back when one takes longer.
     A run that fails is recorded as failed and the loop goes on. Setting `stop` cuts the
     run in flight short (its simulated latency) and returns. Flushes and closes the
     recorder before returning the number of runs recorded; `seed` makes the traffic
-    repeatable. Artifacts go to `store` (by default the recorder's default store); live
-    viewers are woken through `notify_url` (a Redis URL; None: Postgres NOTIFY), the
-    server's own, so that a server in Redis mode hears the demo.
+    repeatable. Artifacts go to `store` (by default where the recorder sends them: the
+    server, over HTTP); live viewers are woken by the server, or, recording into a
+    database, through `notify_url` (a Redis URL; None: Postgres NOTIFY), the server's own,
+    so that a server in Redis mode hears the demo.
     """
     if runs_per_second <= 0:
         raise ValueError("runs_per_second must be positive")
@@ -122,7 +126,7 @@ def run_demo(
     settings = RecorderSettings(notify_url=notify_url)
     if store is not None:  # the server's own store, so its download URLs work
         settings = RecorderSettings(artifact_store=store.url, s3=store.s3, notify_url=notify_url)
-    recorder = Recorder(database_url, org=org, settings=settings)
+    recorder = Recorder(url, api_key=api_key, org=org, settings=settings)
     recorded = 0
     try:
         next_start = time.monotonic()

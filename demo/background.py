@@ -5,28 +5,36 @@ import threading
 
 from tracewire.storage import StoreConfig
 
-__all__ = ["DEMO_ORG", "DemoAgent"]
+__all__ = ["DEMO_API_KEY", "DEMO_ORG", "DEMO_PUBLIC_KEY", "DemoAgent"]
 
 logger = logging.getLogger(__name__)
 
 DEMO_ORG = "demo"
+# The demo organization's key, published on purpose: `tracewire serve --demo` makes sure it
+# exists, so that the README's example records into a demo server as it is written.
+DEMO_PUBLIC_KEY = "pk-tw-demo"
+DEMO_API_KEY = "sk-tw-demo"
 
 
 class DemoAgent:
     """The demo agent (`tracewire.demo.agent.run_demo`) recording on a background thread
-    until `stop()` or `max_runs`, waking live viewers through `notify_url` (the server's)."""
+    until `stop()` or `max_runs`: into a server over HTTP (`url` http(s)://, with
+    `api_key`), as an agent elsewhere would, or straight into a database (`url`
+    postgresql://, into `org`, waking live viewers through `notify_url`, the server's)."""
 
     def __init__(
         self,
-        database_url: str,
+        url: str,
         *,
+        api_key: str | None = None,
         org: str = DEMO_ORG,
         runs_per_second: float = 2.0,
         max_runs: int | None = None,
         store: StoreConfig | None = None,
         notify_url: str | None = None,
     ) -> None:
-        self._database_url = database_url
+        self._url = url
+        self._api_key = api_key
         self._org = org
         self._store = store
         self._notify_url = notify_url
@@ -56,7 +64,8 @@ class DemoAgent:
 
         try:
             self.runs = run_demo(
-                self._database_url,
+                self._url,
+                api_key=self._api_key,
                 org=self._org,
                 runs_per_second=self._runs_per_second,
                 stop=self._stop,

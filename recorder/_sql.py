@@ -68,12 +68,13 @@ _INSERT_RUN = _columns.insert(Run, ("org_id", "status", *_OPENED.columns))
 
 
 async def insert_runs(
-    conn: asyncpg.Connection, opened: list[RunOpened], org_ids: dict[str, uuid.UUID], status: str
+    conn: asyncpg.Connection, opened: list[tuple[uuid.UUID, RunOpened]], status: str
 ) -> None:
+    """Each run in the organization paired with it (the record's slug is not read here)."""
     if not opened:
         return
     values = _OPENED.values
-    await conn.executemany(_INSERT_RUN, [(org_ids[r.org], status, *values(r)) for r in opened])
+    await conn.executemany(_INSERT_RUN, [(org_id, status, *values(r)) for org_id, r in opened])
 
 
 _ALLOCATE_ONE = (

@@ -27,12 +27,13 @@ from tracewire.recorder._artifact_park import adopt, copy_to, park
 from tracewire.recorder._records import ARTIFACT_ADDED, ArtifactAdded
 from tracewire.storage import (
     InvalidKey,
-    ObjectStore,
+    ObjectRefused,
+    ObjectWriter,
     StorageError,
     StoreConfig,
     artifact_key,
     guess_mime,
-    open_store,
+    open_writer,
     safe_name,
 )
 from tracewire.storage.media import download_of
@@ -78,7 +79,7 @@ class ArtifactUploader:
         self.uploaded = self.uploaded_bytes = self.failed_attempts = self.dropped = 0
         self.last_error: str | None = None
         self._loop = asyncio.new_event_loop()
-        self._store: ObjectStore | None = None
+        self._store: ObjectWriter | None = None
         self._thread = threading.Thread(target=self._run, name="tracewire-artifacts", daemon=True)
         self._thread.start()
 
@@ -123,7 +124,7 @@ class ArtifactUploader:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self._store = open_store(self._config)
+            self._store = open_writer(self._config)
             if self._park_dir is not None:
                 self._parked = adopt(self._park_dir)
                 if self._parked:
@@ -176,7 +177,7 @@ class ArtifactUploader:
             try:
                 if self._attempt(job):
                     return
-            except Exception as exc:  # the content could not be read: nothing to retry
+            except Exception as exc:  # unreadable content, or refused for good: no retry
                 self._drop(job, exc)
                 return
             now = time.monotonic()
@@ -189,10 +190,10 @@ class ArtifactUploader:
 
     def _attempt(self, job: ArtifactJob) -> bool:
         """One upload; False when the store failed (retry later). Errors reading the
-        content propagate."""
+        content, and a refusal no retry can change, propagate."""
         try:
             self._loop.run_until_complete(self._upload(job))
-        except InvalidKey:
+        except (InvalidKey, ObjectRefused):
             raise
         except (StorageError, TimeoutError) as exc:
             self.failed_attempts += 1

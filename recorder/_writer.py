@@ -23,7 +23,7 @@ from tracewire.recorder._ids import ids
 from tracewire.recorder._prepare import prepare, prepare_instant, wall_clock_anchor
 from tracewire.recorder._records import KIND, STEP_INSTANT, Batch, QueuedRecord, WireRecord
 from tracewire.recorder._spool import Orphan, Spool
-from tracewire.recorder.sink import Sink
+from tracewire.recorder.sink import BatchRefused, RetryLater, Sink
 from tracewire.recorder.stats import RecorderStats
 
 logger = logging.getLogger("tracewire.recorder")
@@ -274,6 +274,16 @@ class BatchWriter:
             health = {**self._identity, **self._health()}
             with self._fork_gate.lock:
                 self._sink.write(batch._replace(health=health))
+        except BatchRefused as exc:
+            self._dropped += len(batch.records)
+            self._last_error = f"refused: {exc}"
+            logger.error(
+                "tracewire: %s refused a batch of %d records, dropped: %s",
+                self._destination,
+                len(batch.records),
+                exc,
+            )
+            return True
         except Exception as exc:  # the sink's driver errors are many; retry them all
             self._failed_attempts += 1
             self._last_error = f"{type(exc).__name__}: {exc}"
@@ -289,8 +299,11 @@ class BatchWriter:
                 self._failing_since = now
             else:
                 logger.debug("tracewire: batch write failed again: %s", self._last_error)
-            self._retry_at = now + self._backoff
-            self._backoff = min(self._backoff * 2, _MAX_BACKOFF_S)
+            if isinstance(exc, RetryLater):
+                self._retry_at = now + exc.retry_after  # the pause it asked for
+            else:
+                self._retry_at = now + self._backoff
+                self._backoff = min(self._backoff * 2, _MAX_BACKOFF_S)
             return False
         self._last_batch_ms = (time.perf_counter() - started) * 1000
         self._written_records += len(batch.records)

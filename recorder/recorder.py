@@ -21,7 +21,7 @@ from tracewire.recorder._records import KIND, RUN_OPENED, RUN_UPDATED, QueuedRec
 from tracewire.recorder._tee_sink import TeeSink
 from tracewire.recorder._writer import BatchWriter
 from tracewire.recorder.run import RunHandle
-from tracewire.recorder.settings import RecorderSettings
+from tracewire.recorder.settings import RecorderSettings, is_server_url
 from tracewire.recorder.sink import Sink
 from tracewire.recorder.stats import RecorderStats
 from tracewire.recorder.step import aware
@@ -49,33 +49,53 @@ class _Closed(deque[QueuedRecord]):
 class Recorder:
     """Records runs into Tracewire.
 
-        rec = Recorder(database_url="postgresql://...", org="acme")
+        rec = Recorder("http://tracewire:8000", api_key="sk-tw-...")
         with rec.run(agent="support-bot", input=question) as run:
             run.thought("look the order up first")
             ...
         rec.close()   # also happens at interpreter exit
 
+    `url` is a Tracewire server (`http(s)://`, with the organization's `api_key`), or a
+    Postgres database (`postgresql://...`, written into directly, into organization `org`:
+    the fastest way, for in-house setups that hold the database's password).
+
     Recording only appends a tuple to an in-memory queue; a background thread serialises
-    and commits batches, and spools them to disk while the database is away (see
-    `RecorderSettings`). Pass `sink=` to write somewhere other than Postgres (e.g.
-    `MemorySink` in tests). Works from threads, asyncio tasks and forked workers (the
+    and commits batches, and spools them to disk while the server is away (see
+    `RecorderSettings`). Pass `sink=` to write somewhere else (e.g. `MemorySink` in tests).
+    Works from threads, asyncio tasks and forked workers (the
     child gets its own writer).
     """
 
     def __init__(
         self,
-        database_url: str | None = None,
+        url: str | None = None,
         *,
+        api_key: str | None = None,
         org: str | None = None,
         sink: Sink | None = None,
         settings: RecorderSettings | None = None,
+        database_url: str | None = None,
     ) -> None:
         base = settings or RecorderSettings()
+        server_url = None
+        if url is not None:
+            if is_server_url(url):
+                server_url = url.rstrip("/")
+            else:
+                database_url = database_url or url
         self.settings = dataclasses.replace(
-            base, database_url=database_url or base.database_url, org=org or base.org
+            base,
+            database_url=database_url or (None if server_url else base.database_url),
+            server_url=server_url or (None if database_url else base.server_url),
+            api_key=api_key or base.api_key,
+            org=org or base.org,
         )
-        if sink is None and self.settings.database_url is None:
-            raise ValueError("Recorder needs a database_url (or TRACEWIRE_DATABASE_URL) or a sink")
+        settings_ = self.settings
+        if sink is None and settings_.database_url is None and settings_.server_url is None:
+            raise ValueError(
+                "Recorder needs a server URL and API key (or TRACEWIRE_URL and "
+                "TRACEWIRE_API_KEY), a postgresql:// URL, or a sink"
+            )
         self._sink_given = sink
         self._closed = False
         self._batch_size = self.settings.batch_size
@@ -183,7 +203,12 @@ class Recorder:
 
     def _new_writer(self) -> BatchWriter:
         sink = self._sink_given
-        if sink is None:
+        if sink is None and self.settings.server_url is not None:
+            from tracewire.recorder._http_sink import HttpSink
+
+            assert self.settings.api_key is not None
+            sink = HttpSink(self.settings.server_url, self.settings.api_key)
+        elif sink is None:
             from tracewire.recorder._postgres_sink import PostgresSink  # the driver loads only here
 
             assert self.settings.database_url is not None

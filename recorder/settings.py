@@ -19,6 +19,30 @@ LANGFUSE_CLOUD = "https://cloud.langfuse.com"
 
 
 _DATABASE_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
+_SERVER_SCHEMES = ("http", "https")
+
+
+def check_server_url(url: str) -> None:
+    """Refuse a server URL the writer could never reach (as `check_database_url` does)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"invalid server URL {url!r}: {exc}") from None
+    if parts.scheme not in _SERVER_SCHEMES:
+        raise ValueError(f"invalid server URL {url!r}: expected http(s)://host:port")
+    if parts.hostname is None or not _is_host_name(parts.hostname):
+        raise ValueError(f"invalid server URL {url!r}: it names no host")
+    if port == 0:
+        raise ValueError(f"invalid server URL {url!r}: port 0")
+    if parts.query or parts.fragment:
+        raise ValueError(f"invalid server URL {url!r}: no query or fragment, please")
+
+
+def is_server_url(url: str) -> bool:
+    """True for an `http(s)://` URL (a Tracewire server), False for anything else (a
+    database URL, checked as one)."""
+    return url.startswith(("http://", "https://"))
 
 
 def check_database_url(url: str) -> None:
@@ -68,6 +92,10 @@ def _is_host_name(host: str) -> bool:
 class RecorderSettings:
     """How the recorder batches, where it writes, and where it spools.
 
+    It writes to a Tracewire server (`server_url`, `http(s)://host:port`, authenticated by
+    `api_key`, whose organization the runs go to), or straight into Postgres
+    (`database_url`, into the organization `org`). One of them, not both.
+
     `batch_size` records wake the writer at once; otherwise it wakes every `flush_interval`
     seconds, which bounds how stale a live trace can be. `close_timeout` bounds the wait at
     close and at interpreter exit; what is not committed by then is spooled.
@@ -99,14 +127,17 @@ class RecorderSettings:
     URL. The mirror never slows or fails recording: it drops what it cannot keep up with.
 
     Artifacts (`run.artifact(...)`) go to `artifact_store` (`s3://bucket/prefix` with the
-    `s3` options, or a directory; by default the embedded server's folder). They upload on
-    a background thread, retried for `artifact_retry_for` seconds of outage, then parked
-    on disk beside the spool and retried later. A step input or output whose JSON is over
-    `artifact_inline_limit` characters is stored as an artifact and the step keeps a small
-    reference to it (None keeps every value inline).
+    `s3` options, or a directory); by default through the server recorded to, else into the
+    embedded server's folder. They upload on a background thread, retried for
+    `artifact_retry_for` seconds of outage, then parked on disk beside the spool and
+    retried later. A step input or output whose JSON is over `artifact_inline_limit`
+    characters is stored as an artifact and the step keeps a small reference to it (None
+    keeps every value inline).
     """
 
     database_url: str | None = None
+    server_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     org: str = "default"
     batch_size: int = 512
     flush_interval: float = 0.05
@@ -129,6 +160,14 @@ class RecorderSettings:
     def __post_init__(self) -> None:
         if self.database_url is not None:
             check_database_url(self.database_url)
+        if self.server_url is not None:
+            check_server_url(self.server_url)
+            if self.database_url is not None:
+                raise ValueError("give a server URL or a database URL, not both")
+            if not self.api_key:
+                raise ValueError(
+                    "recording to a server needs an API key (api_key= or TRACEWIRE_API_KEY)"
+                )
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if self.flush_interval <= 0:
@@ -160,10 +199,14 @@ class RecorderSettings:
         return self.langfuse_public_key is not None
 
     def store_config(self) -> StoreConfig:
-        """Where artifacts go: `artifact_store`, else the same local folder the embedded
+        """Where artifacts go: `artifact_store`; else, recording to a server, that server
+        (which stores them in its own store); else the same local folder the embedded
         server reads by default."""
-        url = self.artifact_store or str(user_data_path("tracewire") / "artifacts")
-        return StoreConfig(url, self.s3)
+        if self.artifact_store is not None:
+            return StoreConfig(self.artifact_store, self.s3, api_key=self.api_key)
+        if self.server_url is not None:
+            return StoreConfig(self.server_url, api_key=self.api_key)
+        return StoreConfig(str(user_data_path("tracewire") / "artifacts"), self.s3)
 
     def spool_path(self) -> Path | None:
         """The spool folder for this destination; None without one (or with `spool=False`).
@@ -172,14 +215,16 @@ class RecorderSettings:
         database URL (a custom sink) only an explicit `spool_dir` is used, as given."""
         if not self.spool:
             return None
-        if self.database_url is None:
+        destination = self.database_url or self.server_url
+        if destination is None:
             return self.spool_dir
         base = self.spool_dir or user_data_path("tracewire") / "spool"
-        return base / hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
+        return base / hashlib.sha256(destination.encode()).hexdigest()[:16]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: Any) -> "RecorderSettings":
-        """`TRACEWIRE_DATABASE_URL` (or `DATABASE_URL`), `TRACEWIRE_ORG`,
+        """`TRACEWIRE_URL` and `TRACEWIRE_API_KEY` (a server), or `TRACEWIRE_DATABASE_URL`
+        (or `DATABASE_URL`) and `TRACEWIRE_ORG` (straight into Postgres),
         `TRACEWIRE_SPOOL_DIR`, `TRACEWIRE_NOTIFY_URL`, `TRACEWIRE_EXIT_ON_SIGTERM`,
         `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY` and `LANGFUSE_HOST` (or
         `LANGFUSE_BASE_URL`), `TRACEWIRE_ARTIFACT_STORE`, `TRACEWIRE_S3_*` (see
@@ -197,12 +242,20 @@ class RecorderSettings:
             "TRACEWIRE_ARTIFACT_INLINE_LIMIT", cast=int, default=defaults.artifact_inline_limit
         )
         spool_dir = config("TRACEWIRE_SPOOL_DIR", default=None)
-        settings = cls(
-            database_url=(
+        server_url = config("TRACEWIRE_URL", default=None) or None
+        database_url = None
+        if server_url is not None and not is_server_url(server_url):
+            database_url, server_url = server_url, None  # a postgresql:// URL: direct
+        if server_url is None and database_url is None:
+            database_url = (
                 config("TRACEWIRE_DATABASE_URL", default=None)
                 or config("DATABASE_URL", default=None)
                 or None
-            ),
+            )
+        settings = cls(
+            database_url=database_url,
+            server_url=server_url.rstrip("/") if server_url else None,
+            api_key=config("TRACEWIRE_API_KEY", default=None) or None,
             org=config("TRACEWIRE_ORG", default=None) or defaults.org,
             spool_dir=Path(spool_dir) if spool_dir else None,
             notify_url=config("TRACEWIRE_NOTIFY_URL", default=None) or None,

@@ -19,19 +19,29 @@ class Download:
     attachment: bool
 
 
-class ObjectStore(Protocol):
-    """Stores bytes under keys made by `storage.keys` (checked again by every method).
+class ObjectWriter(Protocol):
+    """Stores bytes under keys made by `storage.keys` (checked again by every method): all
+    the recorder's uploader needs, and all `ServerStore` (through a Tracewire server) does.
 
     `put` consumes `chunks` as they come (a store never holds a whole object in memory) and
     replaces any object under the key only once all of it is stored: a failed put leaves no
-    partial object behind. `read` returns an iterator over `length` bytes from `offset`
-    (to the end when None); it raises `ObjectMissing` before returning when there is no
-    object. `url` is a short-lived direct URL for a browser, or None when the store has no
-    such thing (then the server streams the object itself). `LocalStore` is the embedded
-    default and the in-process twin of `S3Store`.
+    partial object behind. Errors of `chunks` themselves pass through untranslated.
     """
 
     async def put(self, key: str, chunks: AsyncIterable[bytes], *, download: Download) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class ObjectStore(ObjectWriter, Protocol):
+    """An `ObjectWriter` that also reads, for the server.
+
+    `read` returns an iterator over `length` bytes from `offset` (to the end when None); it
+    raises `ObjectMissing` before returning when there is no object. `url` is a short-lived
+    direct URL for a browser, or None when the store has no such thing (then the server
+    streams the object itself). `LocalStore` is the embedded default and the in-process
+    twin of `S3Store`.
+    """
 
     async def read(
         self, key: str, offset: int = 0, length: int | None = None
@@ -46,5 +56,3 @@ class ObjectStore(Protocol):
     async def delete(self, key: str) -> None:
         """Remove the object; removing a missing one is not an error."""
         ...
-
-    async def close(self) -> None: ...

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from starlette.config import Config
 
 S3_SCHEME = "s3://"
+SERVER_SCHEMES = ("http://", "https://")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,20 +47,29 @@ class S3Options:
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
-    """`url` is `s3://bucket/prefix` (with `s3` options) or a local directory."""
+    """`url` is `s3://bucket/prefix` (with `s3` options), a Tracewire server
+    (`http(s)://host:port`, with an `api_key` of the organization the artifacts belong to:
+    the recorder's choice when it records over HTTP) or a local directory."""
 
     url: str
     s3: S3Options = field(default_factory=S3Options)
+    api_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.url:
-            raise ValueError("the artifact store must be an s3:// URL or a directory")
+            raise ValueError("the artifact store must be an s3:// URL, a server or a directory")
         if self.is_s3 and not self.bucket:
             raise ValueError(f"no bucket in the artifact store URL {self.url!r}")
+        if self.is_server and not self.api_key:
+            raise ValueError(f"storing artifacts through {self.url} needs its API key")
 
     @property
     def is_s3(self) -> bool:
         return self.url.startswith(S3_SCHEME)
+
+    @property
+    def is_server(self) -> bool:
+        return self.url.startswith(SERVER_SCHEMES)
 
     @property
     def bucket(self) -> str:

@@ -11,6 +11,11 @@ MAX_NAME_CHARS = 120
 MAX_KEY_CHARS = 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _RUN_LEVEL = "run"  # the step segment of an artifact that belongs to the run itself
+# What `artifact_key` makes, after its organization segment: run, step (or "run"), and
+# `<artifact>-<name>`; the name is captured.
+_AFTER_ORG = re.compile(
+    rf"[0-9a-f]{{32}}/(?:[0-9a-f]{{32}}|{_RUN_LEVEL})/[0-9a-f]{{32}}-([A-Za-z0-9._-]+)"
+)
 
 
 def safe_name(name: str, default: str = "file") -> str:
@@ -40,6 +45,28 @@ def artifact_key(
 ) -> str:
     step = step_id.hex if step_id is not None else _RUN_LEVEL
     return f"{safe_segment(org)}/{run_id.hex}/{step}/{artifact_id.hex}-{safe_name(name)}"
+
+
+def with_org(key: str, org_slug: str) -> str:
+    """`key` with its first segment, the organization, made `org_slug`'s. A server stores
+    what a client sends under the caller's own organization this way, whatever the client
+    named, so a client never writes into another organization's keys. Raises `InvalidKey`
+    for a key without an organization segment and something after it."""
+    _, slash, rest = check_key(key).partition("/")
+    if not slash:
+        raise InvalidKey(f"key has no organization segment: {key!r}")
+    return check_key(f"{safe_segment(org_slug)}/{rest}")
+
+
+def artifact_name(key: str) -> str:
+    """The file name an `artifact_key` ends with; raises `InvalidKey` for a key shaped
+    otherwise (a server takes only such keys from clients, so every object of an
+    organization sits at the same depth, and names its file)."""
+    _, slash, rest = check_key(key).partition("/")
+    match = _AFTER_ORG.fullmatch(rest) if slash else None
+    if match is None:
+        raise InvalidKey(f"not an artifact key (<org>/<run>/<step>/<artifact>-<name>): {key!r}")
+    return match.group(1)
 
 
 def check_key(key: str) -> str:

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -28,12 +28,19 @@ def free_port() -> int:
 class ServerProcess:
     """One server; `start()` again after `stop()` restarts it on the same port."""
 
-    def __init__(self, database_url: str, workdir: Path, *extra_args: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        workdir: Path,
+        *extra_args: str,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         assert TRACEWIRE.exists(), "install the package first: make .venv/.installed-dev"
         self.database_url = database_url
         self.workdir = workdir
         self.port = free_port()
         self.extra_args = extra_args
+        self.extra_env = dict(env or {})  # settings without a CLI flag (TRACEWIRE_...)
         self.process: asyncio.subprocess.Process | None = None
         self.log = workdir / f"server-{self.port}.log"
 
@@ -56,6 +63,7 @@ class ServerProcess:
         }
         env["TRACEWIRE_DATA_DIR"] = str(self.workdir / "data")
         env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.extra_env)
         args = [str(TRACEWIRE), "serve", "--port", str(self.port)]
         args += ["--database-url", self.database_url, *self.extra_args]
         with self.log.open("ab") as sink:
@@ -94,9 +102,11 @@ class ServerProcess:
 
 
 @asynccontextmanager
-async def serving(database_url: str, workdir: Path, *args: str) -> AsyncIterator[ServerProcess]:
+async def serving(
+    database_url: str, workdir: Path, *args: str, env: Mapping[str, str] | None = None
+) -> AsyncIterator[ServerProcess]:
     """A started server, stopped on exit, which must exit cleanly."""
-    server = ServerProcess(database_url, workdir, *args)
+    server = ServerProcess(database_url, workdir, *args, env=env)
     await server.start()
     try:
         yield server

@@ -1,5 +1,5 @@
-"""What the server needs to hand out and serve artifacts: the store, and the signer for
-URLs of the server's own download route."""
+"""What the server needs to take, hand out and serve artifacts: the store, the signer for
+URLs of the server's own download route, and the cap on an upload."""
 
 import logging
 from collections.abc import AsyncIterator
@@ -25,6 +25,7 @@ def download_for(row: Artifact) -> Download:
 class ArtifactAccess:
     store: ObjectStore
     signer: UrlSigner
+    max_upload_bytes: int
 
     async def download_url(self, row: Artifact) -> str:
         """A presigned URL straight to the store when it has them (S3), else a signed URL
@@ -60,6 +61,7 @@ async def opened_artifacts(settings: ServerSettings) -> AsyncIterator[ArtifactAc
             logger.warning("artifact bucket %s not checked: %s", config.bucket, exc)
     secret = load_secret(settings.artifact_signing_secret, settings.data_dir)
     try:
-        yield ArtifactAccess(store, UrlSigner(secret, settings.artifact_url_ttl))
+        signer = UrlSigner(secret, settings.artifact_url_ttl)
+        yield ArtifactAccess(store, signer, settings.artifact_max_upload_bytes)
     finally:
         await store.close()

@@ -1,6 +1,7 @@
-"""OTLP/HTTP trace ingestion (and the Langfuse SDK's OTLP endpoint): spans become steps."""
+"""OTLP trace ingestion over HTTP (and the Langfuse SDK's OTLP endpoint) and gRPC: spans
+become steps, through the server's ingest service."""
 
-from tracewire.api.otlp._ingest import OtlpIngest, run_id_for
 from tracewire.api.otlp.routes import MAX_BODY_BYTES, otlp_routes
+from tracewire.db.otel_ids import run_id_for
 
-__all__ = ["MAX_BODY_BYTES", "OtlpIngest", "otlp_routes", "run_id_for"]
+__all__ = ["MAX_BODY_BYTES", "otlp_routes", "run_id_for"]

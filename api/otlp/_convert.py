@@ -14,6 +14,7 @@ from tracewire.api.otlp._values import attributes, first
 _KINDS = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 _INVALID_TRACE = bytes(16)
 _INVALID_SPAN = bytes(8)
+_PROJECT = "openinference.project.name"
 
 
 @dataclass(slots=True)
@@ -43,6 +44,8 @@ class TraceBatch:
     trace_id: bytes
     resource: dict[str, Any]
     spans: list[SpanRecord] = field(default_factory=list)
+    # The project (agent) the sender routed the trace to, if it named one; see `convert`.
+    project: str | None = None
 
     @property
     def root(self) -> SpanRecord | None:
@@ -56,11 +59,15 @@ class Converted:
     message: str
 
 
-def convert(request: ExportTraceServiceRequest) -> Converted:
+def convert(request: ExportTraceServiceRequest, project: str | None = None) -> Converted:
+    """`project` is the one the request named (its `x-project-name` header); a resource's
+    `openinference.project.name` attribute (how Phoenix routes traces to a project) wins
+    over it for that resource's spans, being set by the code that made them."""
     traces: dict[tuple[bytes, int], TraceBatch] = {}
     rejected = 0
     for resource_index, resource_spans in enumerate(request.resource_spans):
         resource = attributes(resource_spans.resource.attributes)
+        routed = _project(resource.get(_PROJECT)) or _project(project)
         for scope_spans in resource_spans.scope_spans:
             scope = {
                 "name": scope_spans.scope.name,
@@ -72,12 +79,18 @@ def convert(request: ExportTraceServiceRequest) -> Converted:
                     rejected += 1
                     continue
                 key = (span.trace_id, resource_index)
-                batch = traces.setdefault(key, TraceBatch(span.trace_id, resource))
+                batch = traces.get(key)
+                if batch is None:
+                    batch = traces[key] = TraceBatch(span.trace_id, resource, project=routed)
                 batch.spans.append(_record(span, scope))
     for batch in traces.values():
         batch.spans = _parents_first(batch.spans)
     message = f"{rejected} spans with an invalid trace or span id" if rejected else ""
     return Converted(list(traces.values()), rejected, message)
+
+
+def _project(name: Any) -> str | None:
+    return name.strip() or None if isinstance(name, str) else None
 
 
 def _valid(span: Span) -> bool:
@@ -117,6 +130,7 @@ def _record(span: Span, scope: dict[str, Any]) -> SpanRecord:
     }
     if fields.metadata:
         payload["metadata"] = fields.metadata
+    payload.update(fields.details)
     parent = span.parent_span_id if len(span.parent_span_id) == 8 else None
     started, ended = _time(span.start_time_unix_nano), _time(span.end_time_unix_nano)
     if started is not None and ended is not None and ended < started:

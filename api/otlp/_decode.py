@@ -6,7 +6,6 @@ trace and span ids are hex, not base64, so they are converted before parsing.
 """
 
 import base64
-import zlib
 from typing import Any
 
 import orjson
@@ -18,19 +17,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from tracewire.api.request_body import BodyError
+
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 _CONTENT_TYPES = {PROTOBUF: PROTOBUF, "application/protobuf": PROTOBUF, JSON: JSON}
-_INVALID_ARGUMENT = 3  # google.rpc.Code
+INVALID_ARGUMENT = 3  # google.rpc.Code
 
 
-class OtlpError(Exception):
+class OtlpError(BodyError):
     """A request refused as a whole, with its HTTP status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def content_type(header: str | None) -> str:
@@ -42,24 +38,6 @@ def content_type(header: str | None) -> str:
             415, f"unsupported content type {media or 'none'!r}: use {PROTOBUF} or {JSON}"
         )
     return found
-
-
-def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """The body without its content encoding, refused (413) past `limit` bytes: a small
-    gzip body can inflate to gigabytes."""
-    encoding = (encoding or "identity").strip().lower()
-    if encoding == "identity":
-        return body
-    if encoding not in ("gzip", "deflate"):
-        raise OtlpError(415, f"unsupported content encoding {encoding!r}: use gzip")
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | (16 if encoding == "gzip" else 0))
-    try:
-        raw = inflater.decompress(body, limit + 1)
-    except zlib.error as error:
-        raise OtlpError(400, f"body is not valid {encoding}: {error}") from None
-    if len(raw) > limit or inflater.unconsumed_tail:
-        raise OtlpError(413, f"decompressed body exceeds {limit} bytes")
-    return raw
 
 
 def parse(raw: bytes, format: str) -> ExportTraceServiceRequest:
@@ -94,8 +72,8 @@ def export_response(rejected: int, message: str) -> ExportTraceServiceResponse:
     return answer
 
 
-def error_status(message: str) -> Status:
-    return Status(code=_INVALID_ARGUMENT, message=message)
+def error_status(message: str, code: int = INVALID_ARGUMENT) -> Status:
+    return Status(code=code, message=message)
 
 
 def _hex_ids_to_base64(document: dict[str, Any]) -> None:

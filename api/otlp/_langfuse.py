@@ -10,17 +10,17 @@ from starlette.routing import Route
 
 from tracewire.api.auth import Unauthorized
 from tracewire.api.context import services_of
+from tracewire.api.ingest.orgs import org_slug
 from tracewire.api.otlp._auth import caller_of
-from tracewire.api.otlp._ingest import OtlpIngest
 
 
-def langfuse_routes(ingest: OtlpIngest) -> list[Route]:
+def langfuse_routes() -> list[Route]:
     async def projects(request: Request) -> Response:
         try:
             caller = await caller_of(request)
         except Unauthorized as error:
             return _unauthorized(error)
-        slug = await ingest.org_slug(services_of(request).sessions, caller.org_id)
+        slug = await org_slug(services_of(request).sessions, caller.org_id)
         org = {"id": str(caller.org_id), "name": slug}
         return JSONResponse({"data": [{**org, "organization": org, "metadata": {}}]})
 

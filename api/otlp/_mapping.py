@@ -2,16 +2,21 @@
 
 Conventions, strongest first: Langfuse's own (`langfuse.*`), OpenTelemetry GenAI
 (`gen_ai.*`), OpenInference (`openinference.span.kind`, `llm.*`, `input.value`...), then
-generic ones (`user.id`, `session.id`). The raw attributes are kept in the step payload.
+generic ones (`user.id`, `session.id`). One exception: an LLM span's OpenInference messages
+(`llm.input_messages.*`) win over its `input.value`, which instrumentations fill with the
+raw request body, the way Phoenix shows them. The raw attributes are kept in the payload.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracewire.api.otlp._values import first, integer, json_or_text, number, prefixed, string_list
+from tracewire.api.otlp._details import span_details
+from tracewire.api.otlp._messages import openinference_messages
+from tracewire.api.otlp._usage import fill_usage
+from tracewire.api.otlp._values import first, indexed_lists, json_or_text, prefixed, string_list
 from tracewire.db.enums import StepType
-from tracewire.recorder.prices import cost_of
+from tracewire.db.step_payload import SpanDetails
 
 _LANGFUSE_TYPES = {
     "generation": StepType.LLM_CALL,
@@ -37,8 +42,7 @@ _OPENINFERENCE_TYPES = {
     "GUARDRAIL": StepType.VALIDATION,
     "EVALUATOR": StepType.VALIDATION,
 }
-_INPUT_KEYS = ("input", "prompt_tokens", "input_tokens", "promptTokens", "inputTokens")
-_OUTPUT_KEYS = ("output", "completion_tokens", "output_tokens", "completionTokens")
+_LIST_ROOTS = ("llm.", "retrieval.", "reranker.")
 
 
 @dataclass(slots=True)
@@ -48,6 +52,9 @@ class SpanFields:
     vendor: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    # Parts of input_tokens: prompt tokens read from / written to the vendor's prompt cache.
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
     cost: float | None = None
     input: Any = None
     output: Any = None
@@ -59,6 +66,8 @@ class SpanFields:
     tags: list[str] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     trace_metadata: dict[str, Any] = field(default_factory=dict)
+    # Typed keys for the step payload: documents, system instructions, parameters...
+    details: SpanDetails = field(default_factory=SpanDetails)
 
 
 def map_span(attrs: Mapping[str, Any]) -> SpanFields:
@@ -75,13 +84,12 @@ def map_span(attrs: Mapping[str, Any]) -> SpanFields:
     fields.vendor = _text(
         first(attrs, "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
     )
-    _usage(attrs, fields)
-    fields.input = json_or_text(
-        first(attrs, "langfuse.observation.input", "gen_ai.input.messages", "input.value")
-    )
-    fields.output = json_or_text(
-        first(attrs, "langfuse.observation.output", "gen_ai.output.messages", "output.value")
-    )
+    fill_usage(attrs, fields)
+    # OpenInference's flattened lists, found in one pass over the keys they can live under.
+    lists = indexed_lists({k: v for k, v in attrs.items() if k.startswith(_LIST_ROOTS)})
+    prompt = openinference_messages(lists, "input")
+    fields.input = _value(attrs, fields.type, "input", prompt)
+    fields.output = _value(attrs, fields.type, "output", openinference_messages(lists, "output"))
     if attrs.get("langfuse.observation.level") == "ERROR":
         message = attrs.get("langfuse.observation.status_message")
         fields.level_error = str(message or "observation level ERROR")
@@ -95,7 +103,19 @@ def map_span(attrs: Mapping[str, Any]) -> SpanFields:
         attrs, "metadata"
     )
     fields.trace_metadata = prefixed(attrs, "langfuse.trace.metadata")
+    fields.details = span_details(attrs, lists, fields, prompt)
     return fields
+
+
+def _value(attrs: Mapping[str, Any], type: StepType, side: str, messages: Any) -> Any:
+    """The step's input or output (`side`); `messages` are the span's OpenInference ones."""
+    explicit = json_or_text(first(attrs, f"langfuse.observation.{side}", f"gen_ai.{side}.messages"))
+    if explicit is not None:
+        return explicit
+    if messages is not None and type is StepType.LLM_CALL:
+        return messages
+    plain = json_or_text(first(attrs, f"{side}.value"))
+    return plain if plain is not None else messages
 
 
 def _step_type(attrs: Mapping[str, Any]) -> StepType:
@@ -112,40 +132,6 @@ def _step_type(attrs: Mapping[str, Any]) -> StepType:
     if "gen_ai.tool.name" in attrs or "tool.name" in attrs:
         return StepType.TOOL_CALL
     return StepType.NODE
-
-
-def _usage(attrs: Mapping[str, Any], fields: SpanFields) -> None:
-    usage = json_or_text(attrs.get("langfuse.observation.usage_details"))
-    if isinstance(usage, dict):
-        fields.input_tokens = integer(first(usage, *_INPUT_KEYS))
-        fields.output_tokens = integer(first(usage, *_OUTPUT_KEYS))
-    if fields.input_tokens is None:
-        fields.input_tokens = integer(
-            first(
-                attrs,
-                "gen_ai.usage.input_tokens",
-                "gen_ai.usage.prompt_tokens",
-                "llm.token_count.prompt",
-            )
-        )
-    if fields.output_tokens is None:
-        fields.output_tokens = integer(
-            first(
-                attrs,
-                "gen_ai.usage.output_tokens",
-                "gen_ai.usage.completion_tokens",
-                "llm.token_count.completion",
-            )
-        )
-    costs = json_or_text(attrs.get("langfuse.observation.cost_details"))
-    if isinstance(costs, dict) and costs:
-        total = number(costs.get("total"))
-        parts = [number(v) for v in costs.values()]
-        fields.cost = total if total is not None else sum(p for p in parts if p is not None)
-    if fields.cost is None:
-        fields.cost = number(first(attrs, "gen_ai.usage.cost", "llm.cost.total"))
-    if fields.cost is None:
-        fields.cost = cost_of(fields.model, fields.input_tokens, fields.output_tokens)
 
 
 def _text(raw: Any) -> str | None:

@@ -1,5 +1,6 @@
 """OTLP attribute values as plain Python, and the lookups the attribute mapping needs."""
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -7,6 +8,8 @@ import orjson
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 Attributes = dict[str, Any]
+# `prefix.<index>.rest`, at the first all-digit segment of the key.
+_INDEXED = re.compile(r"([^.]+(?:\.[^.]+)*?)\.(\d+)\.(.+)")
 
 
 def value(any_value: AnyValue) -> Any:
@@ -91,4 +94,37 @@ def string_list(raw: Any) -> list[str] | None:
         return [part.strip() for part in raw.split(",") if part.strip()]
     if isinstance(raw, list):
         return [str(item) for item in raw]
+    return None
+
+
+def indexed_lists(attrs: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The lists OpenInference flattens into attributes (`llm.input_messages.0.message.role
+    = "user"`, `...1...`), by prefix: one map per index, keyed by what follows the index
+    (`{"message.role": "user"}`), in index order. An array of maps sent whole under a key
+    (an exporter that did not flatten) is that key's list."""
+    found: dict[str, dict[int, dict[str, Any]]] = {}
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for key, raw in attrs.items():
+        if (match := _INDEXED.match(key)) is not None:
+            prefix, index, rest = match.groups()
+            found.setdefault(prefix, {}).setdefault(int(index), {})[rest] = raw
+        elif isinstance(raw, list) and raw and all(isinstance(item, dict) for item in raw):
+            lists[key] = raw
+    for prefix, items in found.items():
+        lists.setdefault(prefix, [items[i] for i in sorted(items)])
+    return lists
+
+
+def text_of(content: Any) -> str | None:
+    """The text in a message's content: a string, or the text parts of a list of parts
+    (OpenAI's `{"type": "text", "text"}`, OTel GenAI's `{"type": "text", "content"}`)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        if content.get("type", "text") != "text":
+            return None
+        return text_of(content.get("text", content.get("content")))
+    if isinstance(content, list):
+        texts = [t for t in (text_of(part) for part in content) if t]
+        return "\n".join(texts) if texts else None
     return None

@@ -8,6 +8,7 @@ from strawberry.types import Info
 from tracewire.resolvers.context import Context
 from tracewire.resolvers.filters import RunFilterSpec
 from tracewire.resolvers.ingestion import MAX_RECORDERS, list_recorder_health
+from tracewire.resolvers.otel_lookup import run_by_trace_id, step_by_span_id
 from tracewire.resolvers.qa import MAX_SAMPLES_PER_PAGE, list_samples
 from tracewire.resolvers.runs import MAX_RUNS_PER_PAGE, get_run, list_runs
 from tracewire.resolvers.steps import get_step
@@ -22,6 +23,8 @@ from tracewire.schema.types.stats import Stats
 from tracewire.schema.types.step import Step
 
 AFTER = "`pageInfo.endCursor` of the previous page."
+TRACE_ID = "An OpenTelemetry trace id: 32 hex digits, as OTLP/JSON and `traceparent` show it."
+SPAN_ID = "An OpenTelemetry span id of that trace: 16 hex digits."
 
 
 @strawberry.type(description="Reads, always within the caller's organization.")
@@ -51,6 +54,31 @@ class Query:
     @field(description="A step of the caller's organization, or null.")
     async def step(self, info: Info[Context, None], id: strawberry.ID) -> Step | None:
         row = await get_step(info.context, id)
+        return Step.from_row(row) if row is not None else None
+
+    @field(
+        description="The run an OpenTelemetry trace sent over OTLP was recorded as, or null. "
+        "An id that is not 32 hex digits is an error."
+    )
+    async def run_by_trace_id(
+        self,
+        info: Info[Context, None],
+        trace_id: Annotated[str, strawberry.argument(description=TRACE_ID)],
+    ) -> Run | None:
+        row = await run_by_trace_id(info.context, trace_id)
+        return Run.from_row(row) if row is not None else None
+
+    @field(
+        description="The step an OpenTelemetry span sent over OTLP was recorded as, or null. "
+        "Span ids are unique only within their trace, hence both ids."
+    )
+    async def step_by_span_id(
+        self,
+        info: Info[Context, None],
+        trace_id: Annotated[str, strawberry.argument(description=TRACE_ID)],
+        span_id: Annotated[str, strawberry.argument(description=SPAN_ID)],
+    ) -> Step | None:
+        row = await step_by_span_id(info.context, trace_id, span_id)
         return Step.from_row(row) if row is not None else None
 
     @field(

@@ -8,11 +8,14 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from tracewire.db import models
+from tracewire.resolvers import span_details
 from tracewire.resolvers.context import Context
 from tracewire.schema.types._field import field
 from tracewire.schema.types._values import MAX_INLINE_BYTES, inline, is_large
 from tracewire.schema.types.artifact import Artifact
 from tracewire.schema.types.enums import StepStatus, StepType
+from tracewire.schema.types.retrieved_document import RetrievedDocument
+from tracewire.schema.types.span_event import SpanEvent
 from tracewire.schema.types.step_payload import StepDetails, details_of
 
 if TYPE_CHECKING:
@@ -97,6 +100,67 @@ class Step:
         self, full: Annotated[bool, strawberry.argument(description=FULL)] = False
     ) -> StepDetails:
         return details_of(self.row, full=full)
+
+    @field(
+        description="Prompt tokens read from the vendor's prompt cache: a part of "
+        "`inputTokens`, priced at the model's cache-read rate. Null when not reported."
+    )
+    def cached_input_tokens(self) -> int | None:
+        return span_details.cache_read_tokens(self.row.payload)
+
+    @field(
+        description="Prompt tokens written to the vendor's prompt cache (Anthropic bills them "
+        "above the input rate): a part of `inputTokens`. Null when not reported."
+    )
+    def cache_creation_input_tokens(self) -> int | None:
+        return span_details.cache_write_tokens(self.row.payload)
+
+    @field(
+        description="What a retrieval step returned (OpenInference `retrieval.documents`, or a "
+        "reranker's output documents), in order; empty for other steps."
+    )
+    def documents(self) -> list[RetrievedDocument]:
+        return [RetrievedDocument.of(d) for d in span_details.documents(self.row.payload)]
+
+    @field(
+        description="The system prompt of an LLM call as text (OTel GenAI "
+        "`gen_ai.system_instructions`, else the prompt's system messages); null if none."
+    )
+    def system_instructions(self) -> str | None:
+        return span_details.system_instructions(self.row.payload)
+
+    @field(
+        description="The settings an LLM call was made with (temperature, max_tokens...), "
+        "from OpenInference `llm.invocation_parameters`, OTel GenAI `gen_ai.request.*` and "
+        "Langfuse model parameters, as one object; null if none were sent."
+    )
+    def invocation_parameters(self) -> JSON | None:
+        return JSON(span_details.invocation_parameters(self.row.payload))
+
+    @field(
+        description="The tools offered to an LLM call, each a JSON schema as sent (OTel GenAI "
+        "`gen_ai.tool.definitions` or OpenInference `llm.tools`): a list, or a preview string "
+        "when large unless `full`; null if none."
+    )
+    def tool_definitions(
+        self, full: Annotated[bool, strawberry.argument(description=FULL)] = False
+    ) -> JSON | None:
+        return JSON(inline(span_details.tool_definitions(self.row.payload), full=full))
+
+    @field(
+        description="The events of the OpenTelemetry span this step was recorded from, in the "
+        "order sent, recorded exceptions included; empty for steps not sent over OTLP."
+    )
+    def span_events(self) -> list[SpanEvent]:
+        return [SpanEvent.of(e) for e in span_details.span_events(self.row.payload)]
+
+    @field(description="The OpenTelemetry trace id (32 hex digits), for steps sent over OTLP.")
+    def otel_trace_id(self) -> str | None:
+        return span_details.otel_trace_id(self.row.payload)
+
+    @field(description="The OpenTelemetry span id (16 hex digits), for steps sent over OTLP.")
+    def otel_span_id(self) -> str | None:
+        return span_details.otel_span_id(self.row.payload)
 
     @field(description="Steps that ran inside this one, in seq order (at most 1000).")
     async def children(self, info: Info[Context, None]) -> list["Step"]:

@@ -38,6 +38,9 @@ def test_the_environment_sets_what_flags_do_not() -> None:
         ("TRACEWIRE_EMBEDDED_PORT", "x", "TRACEWIRE_EMBEDDED_PORT"),
         ("DATABASE_URL", "mysql://db/x", "DATABASE_URL must be a postgresql:// URL"),
         ("TRACEWIRE_NOTIFY_URL", "nats://x", "redis://"),
+        ("TRACEWIRE_ARTIFACT_MAX_UPLOAD_BYTES", "5GB", "TRACEWIRE_ARTIFACT_MAX_UPLOAD_BYTES"),
+        ("TRACEWIRE_ARTIFACT_MAX_UPLOAD_BYTES", "0", "upload cap must be a positive"),
+        ("TRACEWIRE_ARTIFACT_STORE", "http://other:8000", "must be an s3:// URL or a directory"),
     ],
 )
 def test_a_bad_variable_is_a_clear_error(name: str, value: str, complaint: str) -> None:

@@ -161,10 +161,12 @@ def test_serve_answers_graphql_and_stops_cleanly_on_sigterm(
     assert stopped_in < 8, output
     assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in output
     assert "requests without an API key read org 'cli-test'" in output
-    # What an agent needs to record into this server: the database and the org the UI shows.
-    assert "Record an agent into it as org 'cli-test', which the web UI shows" in output
+    # What an agent needs to record into this server: its URL and a key (or, straight
+    # into its database, the database and the org the UI shows).
+    assert "Record an agent into it with a key of your org (tracewire keys create" in output
+    assert f'Recorder("http://127.0.0.1:{port}", api_key="<secret key>")' in output
+    assert f"TRACEWIRE_URL=http://127.0.0.1:{port} TRACEWIRE_API_KEY=<secret key>" in output
     assert 'org="cli-test")' in output
-    assert "TRACEWIRE_ORG=cli-test" in output
     assert "Traceback" not in output
 
 
@@ -198,6 +200,8 @@ def test_serve_with_demo_streams_runs_with_ordered_steps_and_failed_nodes(
 
     assert code == 0, output
     assert "anonymous access is on: requests without an API key read org 'demo'" in output
+    # The demo records over HTTP with the published demo key, which the banner prints.
+    assert f'Recorder("http://127.0.0.1:{port}", api_key="sk-tw-demo")' in output
     assert "Traceback" not in output
 
 

@@ -1,5 +1,6 @@
-"""The README's recorder example runs as written and records what it says (against the
-demo's own server: tests/packaging/test_wheel.py)."""
+"""The README's recorder example runs as written and records what it says, over HTTP into
+a real server with a key of a fresh organization (against the demo's own server with the
+demo key, as written: tests/packaging/test_wheel.py)."""
 
 import asyncio
 import re
@@ -11,6 +12,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests._api import new_org_key
+from tests._server import serving
 from tracewire.db.engine import session_factory
 from tracewire.db.models import Organization, Run, Step
 
@@ -25,17 +28,17 @@ def _recorder_example() -> str:
 
 
 async def test_readme_recorder_example_records_a_completed_run(
-    database_url: str, engine: AsyncEngine
+    database_url: str, engine: AsyncEngine, tmp_path: Path
 ) -> None:
     org = f"readme-{uuid.uuid4().hex[:8]}"
-    code = _recorder_example().replace(
-        '"postgresql://postgres@127.0.0.1:54320/tracewire"', repr(database_url)
-    )
-    code = code.replace('org="demo"', f"org={org!r}")
-    assert repr(database_url) in code and repr(org) in code
-    result = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-c", code], capture_output=True, timeout=60
-    )
+    key = await new_org_key(engine, org)
+    async with serving(database_url, tmp_path) as server:
+        code = _recorder_example().replace('"http://127.0.0.1:8000"', repr(server.http_url))
+        code = code.replace('api_key="sk-tw-demo"', f"api_key={key.secret!r}")
+        assert repr(server.http_url) in code and repr(key.secret) in code
+        result = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-c", code], capture_output=True, timeout=60
+        )
     assert result.returncode == 0, result.stderr.decode()
 
     async with session_factory(engine)() as session:

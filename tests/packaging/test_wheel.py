@@ -202,27 +202,28 @@ def test_the_server_from_the_wheel_serves_its_ui_an_offline_graphiql_and_records
 
     _wait_for(lambda: _run_count(demo_server.url, "support-agent") > 0, demo_server, 60)
     banner = demo_server.log.read_text()
+    assert f'Recorder("{demo_server.url}", api_key="sk-tw-demo")' in banner
     assert f"postgresql://postgres@127.0.0.1:{demo_server.embedded_port}/tracewire" in banner
-    assert 'org="demo"' in banner
 
 
 @pytest.fixture(scope="session")
-def postgres_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    """An agent's environment, as the README has it: the recorder and its direct sink."""
+def agent_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """An agent's environment, as the README has it: the recorder alone, no extra."""
     venv = Venv.create(tmp_path_factory.mktemp("agent") / "venv")
-    venv.pip_install(f"{wheel}[postgres]")
+    venv.pip_install(str(wheel))
     return venv
 
 
 def test_the_readme_snippet_records_into_the_demo_and_shows_in_its_ui(
-    demo_server: Served, postgres_venv: Venv, tmp_path: Path
+    demo_server: Served, agent_venv: Venv, tmp_path: Path
 ) -> None:
     readme = Path(__file__).resolve().parents[2] / "README.md"
     snippet = _readme_recorder_snippet(readme.read_text())
-    assert "127.0.0.1:54320" in snippet  # the demo's default port, as the banner prints it
-    code = snippet.replace("127.0.0.1:54320", f"127.0.0.1:{demo_server.embedded_port}")
+    # The demo's default URL and its published key, as the banner prints them.
+    assert 'Recorder("http://127.0.0.1:8000", api_key="sk-tw-demo")' in snippet
+    code = snippet.replace("http://127.0.0.1:8000", demo_server.url)
     started = time.monotonic()
-    postgres_venv.run(str(postgres_venv.python), "-c", code, cwd=tmp_path)
+    agent_venv.run(str(agent_venv.python), "-c", code, cwd=tmp_path)
     _wait_for(lambda: _run_count(demo_server.url, "support-bot") == 1, demo_server, 10)
     print(f"README run visible {time.monotonic() - started:.2f} s after the script started")
 

@@ -215,7 +215,7 @@ def test_a_failing_sink_is_retried_until_the_batch_lands() -> None:
 def test_settings_reject_nonsense() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         RecorderSettings(batch_size=0)
-    with pytest.raises(ValueError, match="database_url"):
+    with pytest.raises(ValueError, match="postgresql:// URL"):
         Recorder()
     with pytest.raises(ValueError, match="finishes as"):
         Recorder(sink=MemorySink()).run("bot").finish("running")

@@ -124,7 +124,13 @@ _KILLED_WRITER = textwrap.dedent(
     for i in range(count):
         run.info(f"s{i}", name=f"s{i}")
     run.finish()
-    while rec.stats().queued or not rec.stats().spooled_bytes:
+    # Everything is on disk once nothing is queued and the spool stops growing (a batch
+    # taken off the queue is on its way to the spool for a moment).
+    seen, steady = -1, 0
+    while steady < 3:
+        stats = rec.stats()
+        steady = steady + 1 if not stats.queued and stats.spooled_bytes == seen else 0
+        seen = stats.spooled_bytes
         time.sleep(0.05)
     print(run.id, flush=True)
     time.sleep(600)  # killed long before

@@ -15,7 +15,10 @@ from tests._rows import insert, run_row, step_row
 from tracewire.db.engine import session_factory
 from tracewire.db.enums import RunStatus, StepStatus
 from tracewire.db.models import QaSample, Run, RunEvent
+from tracewire.db.otel_ids import run_id_for, step_id_for
 from tracewire.schema import schema
+
+TRACE_ID, SPAN_ID = "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +33,10 @@ async def orgs(engine: AsyncEngine, client: httpx.AsyncClient) -> dict[str, Any]
     run = run_row(b.org_id, status=RunStatus.NEEDS_REVIEW.value, conversation_id="b-conv",
                   user_id="b-user", tags=["b-tag"], error_message="b failed")  # fmt: skip
     step = step_row(run, 1, "b-node", status=StepStatus.FAILED.value)
-    await insert(engine, run, step)
+    # B's run and step of an OTLP trace, under the ids ingestion derives for B.
+    traced = run_row(b.org_id, id=run_id_for(b.org_id, bytes.fromhex(TRACE_ID)))
+    span = step_row(traced, 1, "b-span", id=step_id_for(traced.id, bytes.fromhex(SPAN_ID)))
+    await insert(engine, run, step, traced, span)
     drawn = await data(
         client, 'mutation { drawQaSamples(input: {bucket: "b", size: 1}) { id } }', b
     )
@@ -68,6 +74,23 @@ async def test_another_orgs_run_or_step_by_id_is_null(
 
     assert (await data(client, document, orgs["a"], id=orgs[id_key]))[field] is None
     assert (await data(client, document, orgs["b"], id=orgs[id_key]))[field] is not None
+
+
+OTEL_LOOKUPS = [
+    ("query ($t: String!) { found: runByTraceId(traceId: $t) { id } }", {"t": TRACE_ID}),
+    (
+        "query ($t: String!, $s: String!) { found: stepBySpanId(traceId: $t, spanId: $s) { id } }",
+        {"t": TRACE_ID, "s": SPAN_ID},
+    ),
+]
+
+
+@pytest.mark.parametrize(("document", "ids"), OTEL_LOOKUPS)
+async def test_another_orgs_trace_or_span_by_otel_id_is_null(
+    client: httpx.AsyncClient, orgs: dict[str, Any], document: str, ids: dict[str, str]
+) -> None:
+    assert (await data(client, document, orgs["a"], **ids))["found"] is None
+    assert (await data(client, document, orgs["b"], **ids))["found"] is not None
 
 
 @pytest.mark.parametrize("filter", FILTERS)
@@ -154,7 +177,8 @@ async def test_list_exports_hold_nothing_of_another_org(
 def test_the_matrix_covers_every_root_field() -> None:
     covered = {"run", "step", "runs", "stats", "qaSamples", "startRun", "finishRun", "cancelRun",
                "requestReview", "approveReview", "rejectReview", "recordQaResult", "drawQaSamples",
-               "createRun", "runEvents", "runUpdates", "runEventBatches"}  # fmt: skip
+               "createRun", "runEvents", "runUpdates", "runEventBatches", "runByTraceId",
+               "stepBySpanId"}  # fmt: skip
     graphql = schema._schema
     roots = {
         name

@@ -6,6 +6,7 @@ import { formatCost, formatCount, formatDuration, formatEnum, formatTime } from 
 import { Json } from "../ui/Json";
 import { StatusBadge } from "../ui/StatusBadge";
 import { ArtifactList } from "./ArtifactList";
+import { DocumentList } from "./DocumentList";
 import { StepDetailQuery as StepDetailDocument } from "./documents";
 import type { StepRow } from "./liveSteps";
 
@@ -56,7 +57,8 @@ export function StepDetails(props: { step: StepRow; artifactSeq: number }) {
           {full.errorTraceback && <pre className="traceback">{full.errorTraceback}</pre>}
         </section>
       ) : null}
-      {full && <TypedDetails details={full.details} />}
+      {full && <TypedDetails details={full.details} cachedInputTokens={full.cachedInputTokens} />}
+      {full && <DocumentList documents={full.documents} />}
       {full && <ArtifactList artifacts={full.artifacts} />}
       {full && (
         <details className="raw">
@@ -73,7 +75,7 @@ export function StepDetails(props: { step: StepRow; artifactSeq: number }) {
   );
 }
 
-function TypedDetails({ details }: { details: Details }) {
+function TypedDetails({ details, cachedInputTokens }: { details: Details; cachedInputTokens: number | null }) {
   switch (details.__typename) {
     case "ThoughtDetails":
       return (
@@ -102,7 +104,7 @@ function TypedDetails({ details }: { details: Details }) {
         <Section title={`LLM: ${details.model ?? "unknown model"}`}>
           <p>
             {details.vendor ?? "unknown vendor"} · {formatCount(details.inputTokens)} in / {formatCount(details.outputTokens)}{" "}
-            out · {formatCost(details.cost)}
+            out{cachedInputTokens !== null && ` · ${formatCount(cachedInputTokens)} cached`} · {formatCost(details.cost)}
           </p>
           <h4>Prompt</h4>
           <Json value={details.prompt} />

@@ -110,6 +110,12 @@ export const StepDetailQuery = graphql(`
       input(full: true)
       output(full: true)
       payload(full: true)
+      cachedInputTokens
+      documents {
+        id
+        score
+        content
+      }
       artifacts {
         ...ArtifactFields
       }

@@ -1,0 +1,338 @@
+"""The recorder over HTTP into a real server process (`tracewire serve`), with an API key:
+every step type round-trips, the organization comes from the key, and an outage, a busy
+server or a lost answer loses nothing and stores nothing twice."""
+
+import asyncio
+import gzip
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests._answer_dropping_proxy import AnswerDroppingProxy
+from tests._api import new_org_key
+from tests._server import ServerProcess, serving
+from tracewire.api.keys import IssuedKey
+from tracewire.db.engine import session_factory
+from tracewire.db.models import ApiKey, Organization, Run, RunEvent, RunVendorUsage, Step
+from tracewire.recorder import Recorder, RecorderSettings
+from tracewire.recorder._http_sink import MEDIA_TYPE
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+async def server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ServerProcess]:
+    async with serving(database_url, tmp_path_factory.mktemp("http-server")) as server:
+        yield server
+
+
+def _settings(tmp_path: Path, **overrides: object) -> RecorderSettings:
+    return RecorderSettings(
+        spool_dir=tmp_path / "spool",
+        flush_interval=0.01,
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+async def _steps(engine: AsyncEngine, run_id: uuid.UUID) -> list[Step]:
+    async with session_factory(engine)() as session:
+        rows = await session.scalars(select(Step).where(Step.run_id == run_id).order_by(Step.seq))
+        return list(rows)
+
+
+async def _run(engine: AsyncEngine, run_id: uuid.UUID) -> Run | None:
+    async with session_factory(engine)() as session:
+        return await session.get(Run, run_id)
+
+
+async def _count_steps(engine: AsyncEngine, run_id: uuid.UUID) -> int:
+    async with session_factory(engine)() as session:
+        return int(await session.scalar(select(func.count()).where(Step.run_id == run_id)) or 0)
+
+
+async def _poll(condition: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        if await condition():
+            return
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_every_step_type_round_trips_over_http_into_the_keys_organization(
+    server: ServerProcess, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    key = await new_org_key(engine)
+    # The org named here is not the key's: the key decides.
+    rec = Recorder(server.http_url, api_key=key.secret, org="someone-else",
+                   settings=_settings(tmp_path))  # fmt: skip
+    with rec.run("bot", input={"q": "where is my order"}, user_id="u1", tags=["x"]) as run:
+        run.thought("check the order first", reasoning="the user asks about an order")
+        run.plan_update(["lookup", "answer"])
+        with run.node("lookup", input={"order": 7}) as lookup:
+            with run.tool_call("orders_api", {"id": 7}) as call:
+                call.output = {"status": "shipped"}
+            run.tool_result("orders_api", {"status": "shipped"})
+            lookup.output = {"found": True}
+        run.llm_call("gpt-4o-mini", vendor="openai", input=[{"role": "user", "content": "hi"}],
+                     output="It shipped.", input_tokens=12, output_tokens=4, cost=0.0003,
+                     latency_ms=120.0)  # fmt: skip
+        run.validation("answer_has_status", passed=True)
+        run.error(TimeoutError("search timed out"), code="SEARCH_TIMEOUT")
+        run.info("done", attempts=2)
+        run.vendor_usage("tavily", calls=2, rate_limit_hits=1, cost=0.01)
+        run.step("question", type="input", input="where is my order").end()
+        run.step("answer", type="output").end("It shipped.")
+        run.update(metadata={"ticket": 42})
+    assert await asyncio.to_thread(rec.close)
+
+    steps = await _steps(engine, run.id)
+    assert [s.seq for s in steps] == list(range(1, len(steps) + 1))
+    by_type = {s.type: s for s in steps}
+    assert set(by_type) == {
+        "thought", "plan_update", "node", "tool_call", "tool_result", "llm_call",
+        "validation", "error", "info", "input", "output",
+    }  # fmt: skip
+    assert by_type["thought"].payload == {
+        "text": "check the order first",
+        "reasoning": "the user asks about an order",
+    }
+    assert by_type["tool_call"].parent_id == by_type["node"].id
+    assert by_type["tool_call"].output == {"status": "shipped"}
+    llm = by_type["llm_call"]
+    assert (llm.model, llm.vendor, llm.input_tokens, llm.output_tokens) == (
+        "gpt-4o-mini", "openai", 12, 4,
+    )  # fmt: skip
+    assert float(llm.cost or 0) == pytest.approx(0.0003)
+    error = by_type["error"]
+    assert (error.status, error.error_code) == ("failed", "SEARCH_TIMEOUT")
+    assert error.error_traceback and "TimeoutError: search timed out" in error.error_traceback
+    db_run = await _run(engine, run.id)
+    assert db_run is not None
+    assert (db_run.org_id, db_run.status, db_run.agent, db_run.user_id, db_run.tags) == (
+        key.org_id, "completed", "bot", "u1", ["x"],
+    )  # fmt: skip
+    assert db_run.metadata_ == {"ticket": 42}
+    assert (db_run.step_count, db_run.error_count) == (len(steps), 1)
+    async with session_factory(engine)() as session:
+        usage = await session.get(RunVendorUsage, (run.id, "tavily"))
+        assert usage is not None and (usage.calls, usage.rate_limit_hits) == (2, 1)
+        named = await session.scalar(
+            select(Organization).where(Organization.slug == "someone-else")
+        )
+        assert named is None  # the org the recorder named was never created
+
+
+def _body(batch_id: str, records: list[list[object]]) -> bytes:
+    return gzip.compress(orjson.dumps({"id": batch_id, "records": records, "health": None}))
+
+
+def _headers(key: IssuedKey) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {key.secret}",
+        "Content-Type": MEDIA_TYPE,
+        "Content-Encoding": "gzip",
+    }
+
+
+def _opened(run_id: uuid.UUID, org: str) -> list[object]:
+    return [0, run_id.hex, org, "agent", None, None, None, None, None, 1_700_000_000.0]
+
+
+def _started(run_id: uuid.UUID, step_id: uuid.UUID) -> list[object]:
+    return [2, step_id.hex, run_id.hex, None, "s", "info", None, None, None, None, 1.7e9]
+
+
+async def test_a_key_writes_only_into_its_own_organization(
+    server: ServerProcess, engine: AsyncEngine
+) -> None:
+    mine, theirs = await new_org_key(engine), await new_org_key(engine)
+    their_run = uuid.uuid4()
+    async with httpx.AsyncClient(base_url=server.http_url) as client:
+        answer = await client.post(
+            "/v1/ingest",
+            content=_body(uuid.uuid4().hex, [_opened(their_run, "whatever")]),
+            headers=_headers(theirs),
+        )
+        assert answer.status_code == 200, answer.text
+        # My key, their run: steps into it, and opening it "again", are refused whole.
+        for records in ([_started(their_run, uuid.uuid4())], [_opened(their_run, "mine")]):
+            answer = await client.post(
+                "/v1/ingest", content=_body(uuid.uuid4().hex, records), headers=_headers(mine)
+            )
+            assert answer.status_code == 403, answer.text
+            assert "not runs of this organization" in answer.json()["error"]
+    run = await _run(engine, their_run)
+    assert run is not None and run.org_id == theirs.org_id and run.step_count == 0
+
+
+async def test_a_revoked_key_is_refused_at_once(server: ServerProcess, engine: AsyncEngine) -> None:
+    key = await new_org_key(engine)
+    body = _body(uuid.uuid4().hex, [_opened(uuid.uuid4(), "x")])
+    async with httpx.AsyncClient(base_url=server.http_url) as client:
+        assert (await client.post("/v1/ingest", content=body, headers=_headers(key))).is_success
+        async with session_factory(engine).begin() as session:
+            await session.execute(
+                update(ApiKey)
+                .where(ApiKey.public_key == key.public_key)
+                .values(revoked_at=func.now())
+            )
+        body = _body(uuid.uuid4().hex, [_opened(uuid.uuid4(), "x")])
+        answer = await client.post("/v1/ingest", content=body, headers=_headers(key))
+        assert answer.status_code == 401
+        assert answer.json()["error"] == "API key revoked"
+        answer = await client.post("/v1/ingest", content=body, headers={"Content-Type": MEDIA_TYPE})
+        assert answer.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{", "malformed JSON"),
+        (orjson.dumps({"id": "nope", "records": []}), "id must be"),
+        (orjson.dumps({"id": "0" * 32, "records": [[99]]}), "unknown record kind"),
+        (orjson.dumps({"id": "0" * 32, "records": [[0, "x"]]}), "has 10 fields"),
+        (
+            orjson.dumps(
+                {"id": "0" * 32, "records": [[3, "a" * 32, "b" * 32, "odd"] + [None] * 12]}
+            ),
+            "invalid StepEnded.status",
+        ),
+    ],
+)
+async def test_a_malformed_batch_is_a_400_with_a_message(
+    server: ServerProcess, engine: AsyncEngine, body: bytes, message: str
+) -> None:
+    key = await new_org_key(engine)
+    headers = {**_headers(key), "Content-Encoding": "identity"}
+    async with httpx.AsyncClient(base_url=server.http_url) as client:
+        answer = await client.post("/v1/ingest", content=body, headers=headers)
+    assert answer.status_code == 400, answer.text
+    assert message in answer.json()["error"]
+
+
+async def test_a_batch_whose_answer_is_lost_is_stored_once(
+    server: ServerProcess, engine: AsyncEngine
+) -> None:
+    key = await new_org_key(engine)
+    run_id, batch_id = uuid.uuid4(), uuid.uuid4().hex
+    body = _body(batch_id, [_opened(run_id, "x"), _started(run_id, uuid.uuid4())])
+    async with httpx.AsyncClient(base_url=server.http_url) as client:
+        first = await client.post("/v1/ingest", content=body, headers=_headers(key))
+        again = await client.post("/v1/ingest", content=body, headers=_headers(key))
+    assert first.json() == {"stored": True, "records": 2}
+    assert again.json() == {"stored": False, "records": 2}
+    assert await _count_steps(engine, run_id) == 1
+    async with session_factory(engine)() as session:
+        kinds = await session.scalars(select(RunEvent.kind).where(RunEvent.run_id == run_id))
+        assert sorted(kinds) == ["run_created", "step_started"]
+
+
+async def test_batches_whose_answers_are_lost_are_stored_once(
+    server: ServerProcess, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    key = await new_org_key(engine)
+    proxy = AnswerDroppingProxy(server.port, drops=3)
+    url = await proxy.start()
+    try:
+        rec = Recorder(url, api_key=key.secret, settings=_settings(tmp_path, batch_size=50))
+        run = rec.run("lossy")
+        for i in range(300):
+            run.info(f"step {i}")
+        run.finish()
+        assert await asyncio.to_thread(rec.close, 60)
+    finally:
+        await proxy.stop()
+    assert proxy.dropped == 3
+    steps = await _steps(engine, run.id)
+    assert [s.payload["message"] for s in steps] == [f"step {i}" for i in range(300)]
+    async with session_factory(engine)() as session:
+        kinds = list(await session.scalars(select(RunEvent.kind).where(RunEvent.run_id == run.id)))
+    assert kinds.count("run_created") == 1 and kinds.count("run_status_changed") == 1
+    assert len(kinds) == 302
+
+
+async def test_the_server_down_for_10_s_loses_nothing(
+    database_url: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    key = await new_org_key(engine)
+    server = ServerProcess(database_url, tmp_path)
+    await server.start()
+    rec = Recorder(server.http_url, api_key=key.secret, settings=_settings(tmp_path))
+    run = rec.run("outage")
+    try:
+        for i in range(100):
+            run.info(f"before {i}")
+        assert await asyncio.to_thread(rec.flush, 30)
+        assert await server.stop() == 0
+        loop = asyncio.get_running_loop()
+        down_until = loop.time() + 10
+        i = 0
+        while loop.time() < down_until:  # the agent goes on recording while it is down
+            run.info(f"during {i}")
+            i += 1
+            await asyncio.sleep(0.01)
+        await _poll(lambda: _spooled(rec))  # kept on disk, not only in memory
+        await server.start()
+        run.finish()
+        assert await asyncio.to_thread(rec.flush, 60)
+    finally:
+        await asyncio.to_thread(rec.close)
+        await server.stop()
+    steps = await _steps(engine, run.id)
+    names = [s.payload["message"] for s in steps]
+    assert names == [f"before {n}" for n in range(100)] + [f"during {n}" for n in range(i)]
+    assert [s.seq for s in steps] == list(range(1, len(steps) + 1))
+    db_run = await _run(engine, run.id)
+    assert db_run is not None and db_run.status == "completed"
+
+
+async def _spooled(rec: Recorder) -> bool:
+    return rec.stats().spooled_bytes > 0
+
+
+async def test_a_busy_server_answers_429_and_the_recorder_spools_then_replays(
+    database_url: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """The writer is held up (a run's row locked by another transaction), the server's
+    small queue fills, later batches get 429 with Retry-After: the recorder keeps them on
+    disk and replays them, in order, once the server takes them."""
+    key = await new_org_key(engine)
+    env = {"TRACEWIRE_INGEST_QUEUE_RECORDS": "300"}
+    async with serving(database_url, tmp_path, env=env) as server:
+        blocker = Recorder(server.http_url, api_key=key.secret, settings=_settings(tmp_path / "b"))
+        blocked = blocker.run("blocked")
+        assert await asyncio.to_thread(blocker.flush, 30)
+        rec = Recorder(server.http_url, api_key=key.secret,
+                       settings=_settings(tmp_path / "r", batch_size=100))  # fmt: skip
+        run = rec.run("busy")
+        assert await asyncio.to_thread(rec.flush, 30)
+        async with engine.connect() as lock:
+            transaction = await lock.begin()
+            await lock.execute(select(Run.id).where(Run.id == blocked.id).with_for_update())
+            blocked.info("waits for the lock")  # holds the server's one writer
+            await asyncio.sleep(0.3)
+            for i in range(2000):
+                run.info(f"step {i}")
+                if i % 100 == 0:
+                    await asyncio.sleep(0.02)
+            await _poll(lambda: _spooled(rec))
+            assert rec.stats().failed_attempts > 0
+            await transaction.rollback()
+        run.finish()
+        assert await asyncio.to_thread(rec.flush, 60)
+        assert await asyncio.to_thread(blocker.flush, 30)
+        await asyncio.to_thread(rec.close)
+        await asyncio.to_thread(blocker.close)
+        assert "429" in (rec.stats().last_error or "")
+    steps = await _steps(engine, run.id)
+    assert [s.payload["message"] for s in steps] == [f"step {i}" for i in range(2000)]
+    assert [s.seq for s in steps] == list(range(1, 2001))
