@@ -287,6 +287,11 @@ def _banner(
             f"into org {DEMO_ORG!r}, over HTTP with its key"
         )
     lines += _recording_lines(settings, database)
+    if settings.demo and not _is_loopback(settings.host):
+        lines.append(
+            f"WARNING: the demo key {DEMO_API_KEY} is published: anyone who reaches "
+            f"{settings.host}:{settings.port} can record into org {DEMO_ORG!r}."
+        )
     if settings.anonymous_org is not None:
         lines.append(
             f"WARNING: anonymous access is on: requests without an API key read org "
@@ -324,6 +329,10 @@ def _recording_lines(settings: ServerSettings, database: Database) -> list[str]:
         if "***" in database.agent_url:
             lines.append("  (with the database's password in place of ***)")
     return lines
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _browsable(host: str) -> str:

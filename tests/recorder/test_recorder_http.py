@@ -11,12 +11,13 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests._answer_dropping_proxy import AnswerDroppingProxy
 from tests._api import new_org_key
 from tests._server import ServerProcess, serving
+from tests.recorder._every_step_type import check_every_step_type, record_every_step_type
 from tracewire.api.keys import IssuedKey
 from tracewire.db.engine import session_factory
 from tracewire.db.models import ApiKey, Organization, Run, RunEvent, RunVendorUsage, Step
@@ -75,53 +76,17 @@ async def test_every_step_type_round_trips_over_http_into_the_keys_organization(
     rec = Recorder(server.http_url, api_key=key.secret, org="someone-else",
                    settings=_settings(tmp_path))  # fmt: skip
     with rec.run("bot", input={"q": "where is my order"}, user_id="u1", tags=["x"]) as run:
-        run.thought("check the order first", reasoning="the user asks about an order")
-        run.plan_update(["lookup", "answer"])
-        with run.node("lookup", input={"order": 7}) as lookup:
-            with run.tool_call("orders_api", {"id": 7}) as call:
-                call.output = {"status": "shipped"}
-            run.tool_result("orders_api", {"status": "shipped"})
-            lookup.output = {"found": True}
-        run.llm_call("gpt-4o-mini", vendor="openai", input=[{"role": "user", "content": "hi"}],
-                     output="It shipped.", input_tokens=12, output_tokens=4, cost=0.0003,
-                     latency_ms=120.0)  # fmt: skip
-        run.validation("answer_has_status", passed=True)
-        run.error(TimeoutError("search timed out"), code="SEARCH_TIMEOUT")
-        run.info("done", attempts=2)
-        run.vendor_usage("tavily", calls=2, rate_limit_hits=1, cost=0.01)
-        run.step("question", type="input", input="where is my order").end()
-        run.step("answer", type="output").end("It shipped.")
+        record_every_step_type(run)
         run.update(metadata={"ticket": 42})
     assert await asyncio.to_thread(rec.close)
 
-    steps = await _steps(engine, run.id)
-    assert [s.seq for s in steps] == list(range(1, len(steps) + 1))
-    by_type = {s.type: s for s in steps}
-    assert set(by_type) == {
-        "thought", "plan_update", "node", "tool_call", "tool_result", "llm_call",
-        "validation", "error", "info", "input", "output",
-    }  # fmt: skip
-    assert by_type["thought"].payload == {
-        "text": "check the order first",
-        "reasoning": "the user asks about an order",
-    }
-    assert by_type["tool_call"].parent_id == by_type["node"].id
-    assert by_type["tool_call"].output == {"status": "shipped"}
-    llm = by_type["llm_call"]
-    assert (llm.model, llm.vendor, llm.input_tokens, llm.output_tokens) == (
-        "gpt-4o-mini", "openai", 12, 4,
-    )  # fmt: skip
-    assert float(llm.cost or 0) == pytest.approx(0.0003)
-    error = by_type["error"]
-    assert (error.status, error.error_code) == ("failed", "SEARCH_TIMEOUT")
-    assert error.error_traceback and "TimeoutError: search timed out" in error.error_traceback
     db_run = await _run(engine, run.id)
     assert db_run is not None
+    check_every_step_type(await _steps(engine, run.id), db_run)
     assert (db_run.org_id, db_run.status, db_run.agent, db_run.user_id, db_run.tags) == (
         key.org_id, "completed", "bot", "u1", ["x"],
     )  # fmt: skip
     assert db_run.metadata_ == {"ticket": 42}
-    assert (db_run.step_count, db_run.error_count) == (len(steps), 1)
     async with session_factory(engine)() as session:
         usage = await session.get(RunVendorUsage, (run.id, "tavily"))
         assert usage is not None and (usage.calls, usage.rate_limit_hits) == (2, 1)
@@ -336,3 +301,65 @@ async def test_a_busy_server_answers_429_and_the_recorder_spools_then_replays(
     steps = await _steps(engine, run.id)
     assert [s.payload["message"] for s in steps] == [f"step {i}" for i in range(2000)]
     assert [s.seq for s in steps] == list(range(1, 2001))
+
+
+async def _silence_s(engine: AsyncEngine, run_id: uuid.UUID) -> float:
+    async with engine.connect() as conn:
+        silence = await conn.scalar(
+            text("SELECT extract(epoch FROM now() - updated_at)::float8 FROM runs WHERE id = :id"),
+            {"id": run_id},
+        )
+    return float(silence)
+
+
+async def test_an_open_run_is_heartbeated_over_http(
+    server: ServerProcess, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    key = await new_org_key(engine)
+    interval = 0.3
+    rec = Recorder(server.http_url, api_key=key.secret,
+                   settings=_settings(tmp_path, heartbeat_interval=interval))  # fmt: skip
+    quiet = rec.run("bot")
+    assert await asyncio.to_thread(rec.flush, 10)
+    await asyncio.sleep(4 * interval)  # nothing recorded for more than two intervals
+    try:
+        assert await _silence_s(engine, quiet.id) < 2 * interval
+    finally:
+        quiet.finish()
+        assert await asyncio.to_thread(rec.close, 10)
+
+
+async def test_workers_attached_over_http_keep_seq_gap_free(
+    server: ServerProcess, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """A worker may send before the batch that opens the run is committed: the server says
+    409 and the worker sends the same batch again until the run is there."""
+    key = await new_org_key(engine)
+    opener = Recorder(server.http_url, api_key=key.secret, settings=_settings(tmp_path / "o"))
+    run_id = uuid.uuid4()
+    workers = [
+        Recorder(server.http_url, api_key=key.secret, settings=_settings(tmp_path / f"w{n}"))
+        for n in range(3)
+    ]
+    handles = [w.attach(run_id) for w in workers]
+    for n, handle in enumerate(handles):
+        for i in range(200):
+            handle.info(f"w{n} {i}")
+    # Give the workers time to be refused before the run exists.
+    await _poll(lambda: _refused(workers))
+    run = opener.run("controller", run_id=run_id)
+    for worker in workers:
+        assert await asyncio.to_thread(worker.flush, 30)
+    run.finish()
+    assert await asyncio.to_thread(opener.close, 30)
+    for worker in workers:
+        assert await asyncio.to_thread(worker.close, 30)
+    steps = await _steps(engine, run_id)
+    assert [s.seq for s in steps] == list(range(1, 601))
+    for n in range(3):  # each worker's steps in its own order
+        mine = [s.payload["message"] for s in steps if s.payload["message"].startswith(f"w{n} ")]
+        assert mine == [f"w{n} {i}" for i in range(200)]
+
+
+async def _refused(workers: list[Recorder]) -> bool:
+    return all("409" in (w.stats().last_error or "") for w in workers)
