@@ -1,11 +1,12 @@
 """How fast a recorded step reaches live subscribers, against a baseline that polls.
 
-A recorder emits steps at a steady rate into a real `tracewire serve` process while N
-websocket subscribers watch the run (`runEvents`); each step's latency is receipt time
+A recorder emits steps at a steady rate (straight into the database, or with `--http` over
+HTTP into the server the subscribers watch) while N websocket subscribers of a real
+`tracewire serve` process watch the run (`runEvents`); each step's latency is receipt time
 minus the step's recorded start. One more client polls the run's steps every 2 s, as
 peers' UIs do. Prints p50/p95/p99, events lost or duplicated; last line a JSON object.
 
-    .venv/bin/python tests/benchmarks/live_latency.py [--rate 1000] [--subscribers 100]
+    .venv/bin/python tests/benchmarks/live_latency.py [--rate 1000] [--subscribers 100] [--http]
 """
 
 import argparse
@@ -152,10 +153,18 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def _emit(url: str, org: str, run_id: uuid.UUID, rate: int, seconds: float) -> None:
+def _recorder(url: str, org: str, api_key: str | None, **settings: Any) -> Recorder:
+    """Into the database (`url` a database URL), or with `api_key` into the server at
+    `url` (`--http`), where the key's organization is `org`."""
+    return Recorder(url, api_key=api_key, settings=RecorderSettings(org=org, **settings))
+
+
+def _emit(
+    url: str, org: str, api_key: str | None, run_id: uuid.UUID, rate: int, seconds: float
+) -> None:
     """In a process of its own, as an agent would be: the subscribers' event loop must not
     share a GIL with the recorder it measures."""
-    recorder = Recorder(url, settings=RecorderSettings(org=org, flush_interval=0.005))
+    recorder = _recorder(url, org, api_key, flush_interval=0.005)
     run = recorder.attach(run_id)
     tick = 0.01
     per_tick = max(1, round(rate * tick))
@@ -169,9 +178,11 @@ def _emit(url: str, org: str, run_id: uuid.UUID, rate: int, seconds: float) -> N
     recorder.close(30)
 
 
-def _start_emitter(url: str, org: str, run_id: uuid.UUID, args: argparse.Namespace) -> Any:
+def _start_emitter(
+    url: str, org: str, api_key: str | None, run_id: uuid.UUID, args: argparse.Namespace
+) -> Any:
     emitter = multiprocessing.get_context("spawn").Process(
-        target=_emit, args=(url, org, run_id, args.rate, args.seconds)
+        target=_emit, args=(url, org, api_key, run_id, args.rate, args.seconds)
     )
     emitter.start()
     return emitter
@@ -181,7 +192,8 @@ async def _watch_live(
     args: argparse.Namespace, url: str, server: ServerProcess, org: str, secret: str
 ) -> tuple[list[float], list[_Tally], int, tuple[float, float]]:
     """Phase 1: the subscribers watch one run while the emitter records into it."""
-    recorder = Recorder(url, settings=RecorderSettings(org=org))
+    url, api_key = _destination(args, url, server, secret)
+    recorder = _recorder(url, org, api_key)
     run = recorder.run("bench-live")
     assert recorder.flush(10)
     recorder.close()
@@ -205,11 +217,18 @@ async def _watch_live(
     assert server.process is not None
     server_process = psutil.Process(server.process.pid)
     cpu_before = _cpu(server_process), _cpu(psutil.Process())
-    emitter = _start_emitter(url, org, run.id, args)
+    emitter = _start_emitter(url, org, api_key, run.id, args)
     results = await asyncio.gather(*subscribers)
     cpu_used = _cpu(server_process) - cpu_before[0], _cpu(psutil.Process()) - cpu_before[1]
     await asyncio.to_thread(emitter.join)
     return live, results, expected, cpu_used
+
+
+def _destination(
+    args: argparse.Namespace, url: str, server: ServerProcess, secret: str
+) -> tuple[str, str | None]:
+    """Where the recorders write: the database, or (`--http`) the server being watched."""
+    return (server.http_url, secret) if args.http else (url, None)
 
 
 def _cpu(process: psutil.Process) -> float:
@@ -222,14 +241,15 @@ async def _poll(
 ) -> list[float]:
     """Phase 2, the baseline: the same load, watched by polling every 2 s. Run on its own:
     a poll of a thousand steps occupies the server, and would slow the live phase down."""
-    recorder = Recorder(url, settings=RecorderSettings(org=org))
+    url, api_key = _destination(args, url, server, secret)
+    recorder = _recorder(url, org, api_key)
     run = recorder.run("bench-poll")
     assert recorder.flush(10)
     recorder.close()
     polled: list[float] = []
     steps = int(args.rate * args.seconds)
     poller = asyncio.create_task(_poller(server.http_url, secret, str(run.id), steps, polled))
-    emitter = _start_emitter(url, org, run.id, args)
+    emitter = _start_emitter(url, org, api_key, run.id, args)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(poller, timeout=args.seconds + 60)
     await asyncio.to_thread(emitter.join)
@@ -257,6 +277,7 @@ async def _main(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "rate_steps_per_s": args.rate,
         "subscribers": args.subscribers,
         "subscription": "runEvents" if args.per_event else "runEventBatches",
+        "recorder": "http" if args.http else "direct",
         "p50_ms": round(statistics.median(live), 2) if live else None,
         "p95_ms": round(_percentile(live, 0.95), 2),
         "p99_ms": round(_percentile(live, 0.99), 2),
@@ -281,6 +302,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument(
         "--per-event", action="store_true", help="subscribe to runEvents (a message per event)"
+    )
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="record over HTTP into the watched server (API key), not into the database",
     )
     args = parser.parse_args()
     with scratch_database("live_latency") as (_server_url, url):
