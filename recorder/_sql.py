@@ -4,6 +4,7 @@ Those that store a record's fields name their columns by the record's field name
 against the models at import (`_columns`).
 """
 
+import functools
 import uuid
 from typing import Any
 
@@ -174,18 +175,28 @@ _check_run_columns()
 
 
 async def update_runs(conn: asyncpg.Connection, updates: list[RunUpdated]) -> None:
-    """RUN_UPDATED records, in order. Column names come from the record, so only those
-    `_prepare` lets through are written (a spooled record from elsewhere gets no say)."""
+    """RUN_UPDATED records, in order: one statement per run of updates that set the same
+    columns. Column names come from the record, so only those `_prepare` lets through are
+    written (a spooled record from elsewhere gets no say)."""
+    pending: list[tuple[Any, ...]] = []
+    columns: tuple[str, ...] = ()
     for update in updates:
         changes = {k: v for k, v in update.changes.items() if k in RUN_COLUMNS}
         if not changes:
             continue
-        columns = sorted(changes)
-        await conn.execute(
-            _columns.update(Run, "id", columns, _RUN_UPDATE_VALUE, also="updated_at = now()"),
-            update.run_id,
-            *(changes[column] for column in columns),
-        )
+        these = tuple(sorted(changes))
+        if these != columns and pending:
+            await conn.executemany(_update_run(columns), pending)
+            pending = []
+        columns = these
+        pending.append((update.run_id, *(changes[column] for column in columns)))
+    if pending:
+        await conn.executemany(_update_run(columns), pending)
+
+
+@functools.cache
+def _update_run(columns: tuple[str, ...]) -> str:
+    return _columns.update(Run, "id", columns, _RUN_UPDATE_VALUE, also="updated_at = now()")
 
 
 _RUN_UPDATE_VALUE = {
@@ -218,10 +229,11 @@ _ADD_VENDOR_USAGE = _columns.insert(
 
 
 async def add_vendor_usage(
-    conn: asyncpg.Connection, org_id: uuid.UUID, usages: list[VendorUsed]
+    conn: asyncpg.Connection, usages: list[tuple[uuid.UUID, VendorUsed]]
 ) -> None:
+    """Each usage in the organization paired with it."""
     values = _USED.values
-    await conn.executemany(_ADD_VENDOR_USAGE, [(org_id, *values(u)) for u in usages])
+    await conn.executemany(_ADD_VENDOR_USAGE, [(org_id, *values(u)) for org_id, u in usages])
 
 
 # Every column the recorder's health has (all but those the database fills), by name.
@@ -251,9 +263,9 @@ _INSERT_ARTIFACT = _columns.insert(Artifact, ("org_id", *_ADDED.columns))
 
 
 async def insert_artifacts(
-    conn: asyncpg.Connection, org_id: uuid.UUID, artifacts: list[ArtifactAdded]
+    conn: asyncpg.Connection, artifacts: list[tuple[uuid.UUID, ArtifactAdded]]
 ) -> None:
-    """Artifacts whose objects are stored already (the uploader queues them only then), in
-    the run's org."""
+    """Artifacts whose objects are stored already (the uploader queues them only then),
+    each in its run's organization, paired with it."""
     values = _ADDED.values
-    await conn.executemany(_INSERT_ARTIFACT, [(org_id, *values(a)) for a in artifacts])
+    await conn.executemany(_INSERT_ARTIFACT, [(org_id, *values(a)) for org_id, a in artifacts])

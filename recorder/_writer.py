@@ -11,11 +11,13 @@ spool until the spool has been replayed.
 
 import logging
 import os
+import queue
 import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,8 @@ _MAX_BACKOFF_S = 2.0
 # A batch may grow to this many times `batch_size` when a backlog built up: fewer, larger
 # transactions catch up faster.
 _BACKLOG_FACTOR = 8
+# Records prepared between two yields of the GIL while a batch is being written (~0.2 ms).
+_YIELD_EVERY = 64
 
 
 class _ForkGate:
@@ -63,6 +67,46 @@ def _open_gates() -> None:
 
 
 os.register_at_fork(before=_close_gates, after_in_parent=_open_gates, after_in_child=_open_gates)
+
+
+_Job = tuple[Callable[..., Any], tuple[Any, ...], "Future[Any]"]
+
+
+class _Committer:
+    """Runs the sink's calls on a thread of its own, one at a time, each inside the fork
+    gate: while a batch is on its way to the database or the server, the writer thread
+    prepares the next one (half of a batch's time is our Python, the other half waiting)."""
+
+    def __init__(self, gate: _ForkGate) -> None:
+        self._gate = gate
+        self._jobs: queue.SimpleQueue[
+            tuple[Callable[..., Any], tuple[Any, ...], Future[Any]] | None
+        ] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="tracewire-committer", daemon=True)
+        self._thread.start()
+
+    def start(self, call: Callable[..., Any], *args: Any) -> "Future[Any]":
+        done: Future[Any] = Future()
+        self._jobs.put((call, args, done))
+        return done
+
+    def run(self, call: Callable[..., Any], *args: Any) -> Any:
+        return self.start(call, *args).result()
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(5.0)
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            call, args, done = job
+            try:
+                with self._gate.lock:
+                    result = call(*args)
+            except BaseException as exc:  # handed to the writer, which decides
+                done.set_exception(exc)
+            else:
+                done.set_result(result)
 
 
 class _FlushMarker:
@@ -114,8 +158,10 @@ class BatchWriter:
         self._spool = Spool(spool_dir) if spool_dir is not None else None
         self._orphans: list[Orphan] = []
         self._pending: _Outgoing | None = None  # failed once; retried with the same id
+        self._ahead: _Outgoing | None = None  # taken and prepared while a batch was sent
         self._behind_spool: list[_FlushMarker] = []
         self._fork_gate = _ForkGate()
+        self._committer = _Committer(self._fork_gate)
         self._wake = threading.Event()
         self._interrupt = threading.Event()  # cuts a backoff short when closing
         self._stopping = threading.Event()
@@ -165,7 +211,8 @@ class BatchWriter:
             spooled += self._spool.pending_bytes
         return RecorderStats(
             # len() counts flush markers too; iterating would race the agent's appends.
-            queued=len(self.queue) + (len(self._pending.batch.records) if self._pending else 0),
+            queued=len(self.queue)
+            + sum(len(o.batch.records) for o in (self._pending, self._ahead) if o is not None),
             spooled_bytes=spooled,
             dropped=self._dropped,
             written_records=self._written_records,
@@ -189,7 +236,8 @@ class BatchWriter:
         """Nothing left to commit: not in memory, not in our spool, not in adopted ones."""
         own_spool = self._spool.pending_bytes if self._spool is not None else 0
         orphans = any(orphan.pending_bytes for orphan in self._orphans)
-        return not self.queue and self._pending is None and not own_spool and not orphans
+        held = self._pending is not None or self._ahead is not None
+        return not self.queue and not held and not own_spool and not orphans
 
     def _loop(self) -> None:
         try:
@@ -230,8 +278,8 @@ class BatchWriter:
             if not self._replay(spool):
                 return
             self._release(self._behind_spool)
-        while (outgoing := self._pending or self._take()) is not None:
-            if not self._send(outgoing.batch):
+        while (outgoing := self._pending or self._next()) is not None:
+            if not self._send(outgoing.batch, prepare_next=True):
                 self._pending = outgoing
                 if self._must_spool(time.monotonic()):
                     self._spool_everything()
@@ -245,7 +293,14 @@ class BatchWriter:
                 return
             self._orphans.pop(0).finish()
 
-    def _take(self) -> _Outgoing | None:
+    def _next(self) -> _Outgoing | None:
+        ahead, self._ahead = self._ahead, None
+        return ahead or self._take()
+
+    def _take(self, *, yielding: bool = False) -> _Outgoing | None:
+        """The next batch, prepared. `yielding` (a batch is being written meanwhile): give
+        the GIL up every few records, so the committer thread, whose every database answer
+        needs the GIL back, does not wait a whole switch interval (5 ms) each time."""
         queue = self.queue
         if not queue:
             return None
@@ -253,7 +308,11 @@ class BatchWriter:
         limit = self._batch_size * _BACKLOG_FACTOR
         records: list[WireRecord] = []
         markers: list[_FlushMarker] = []
+        taken = 0
         while queue and len(records) < limit:
+            taken += 1
+            if yielding and not taken % _YIELD_EVERY:
+                time.sleep(0)
             item = queue.popleft()
             if isinstance(item, _FlushMarker):
                 markers.append(item)
@@ -266,14 +325,18 @@ class BatchWriter:
             records = self._offload(records)
         return _Outgoing(Batch(f"{ids.new():032x}", records), markers)
 
-    def _send(self, batch: Batch) -> bool:
+    def _send(self, batch: Batch, *, prepare_next: bool = False) -> bool:
+        """Write one batch; with `prepare_next`, take the next one meanwhile when a full
+        batch is waiting (a smaller one would only split what is arriving)."""
         if not batch.records:
             return True
         started = time.perf_counter()
         try:
             health = {**self._identity, **self._health()}
-            with self._fork_gate.lock:
-                self._sink.write(batch._replace(health=health))
+            written = self._committer.start(self._sink.write, batch._replace(health=health))
+            if prepare_next and self._ahead is None and len(self.queue) >= self._batch_size:
+                self._ahead = self._take(yielding=True)
+            written.result()
         except BatchRefused as exc:
             self._dropped += len(batch.records)
             self._last_error = f"refused: {exc}"
@@ -334,8 +397,7 @@ class BatchWriter:
             return  # while batches fail, so would this; a committed batch refreshes anyway
         try:
             run_ids = [f"{run:032x}" for run in list(self._open_runs)]
-            with self._fork_gate.lock:
-                beat(run_ids)
+            self._committer.run(beat, run_ids)
         except Exception as exc:
             logger.warning("tracewire: heartbeat failed: %s: %s", type(exc).__name__, exc)
 
@@ -347,9 +409,10 @@ class BatchWriter:
 
     def _spool_everything(self) -> None:
         assert self._spool is not None
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            self._to_spool(pending)
+        for held in (self._pending, self._ahead):
+            if held is not None:
+                self._to_spool(held)
+        self._pending = self._ahead = None
         while (outgoing := self._take()) is not None:
             self._to_spool(outgoing)
 
@@ -387,6 +450,8 @@ class BatchWriter:
                 orphan.release()
         finally:
             try:
-                self._sink.close()
+                self._committer.run(self._sink.close)
             except Exception:
                 logger.exception("tracewire: closing the sink failed")
+            finally:
+                self._committer.stop()

@@ -15,15 +15,30 @@ is skipped with its end.
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Any, cast
 
 import asyncpg
+import orjson
 
 from tracewire.db import wakeups
 from tracewire.db.enums import RunStatus
 from tracewire.recorder import _sql
 from tracewire.recorder._batch_plan import EVENT_COLUMNS, STEP_COLUMNS, RunDelta, plan
-from tracewire.recorder._records import RUN_CLOSED, RUN_OPENED, Batch, WireRecord
+from tracewire.recorder._records import (
+    KIND,
+    RUN_CLOSED,
+    RUN_OPENED,
+    RUN_UPDATED,
+    ArtifactAdded,
+    Batch,
+    RunClosed,
+    RunOpened,
+    RunUpdated,
+    StepEnded,
+    VendorUsed,
+    WireRecord,
+)
 
 _STEPS_KEY = "pk_steps"
 _CONNECT_TIMEOUT_S = 5.0
@@ -55,6 +70,10 @@ async def connect(dsn: str) -> asyncpg.Connection:
         format="tuple",
     )
     return conn
+
+
+_KIND = itemgetter(KIND)
+_RUN = attrgetter("run_id")
 
 
 class ForeignRuns(Exception):
@@ -119,47 +138,39 @@ class BatchStore:
         """Resolve each batch's organization and runs: leave out (with `error`) a batch
         naming another organization's runs, or runs no one has opened yet. Returns the
         organization of each run the group names that is not cached yet."""
+        kinds = [set(map(_KIND, item.batch.records)) for item in group]
         slugs = {
-            r.org for item in group if item.org_id is None for r in item.batch.records
-            if r.kind == RUN_OPENED
+            r.org for item, its in zip(group, kinds, strict=True)
+            if item.org_id is None and RUN_OPENED in its
+            for r in item.batch.records if r.kind == RUN_OPENED
         } | {
             item.batch.health["org"] for item in group
             if item.org_id is None and item.batch.health
         }  # fmt: skip
         for slug in slugs - self._org_ids.keys():
             self._org_ids[slug] = await _sql.ensure_org(conn, slug)
-        named = {r.run_id for item in group for r in item.batch.records}
-        unknown = [run for run in named if run not in self._run_orgs]
+        named = [set(map(_RUN, item.batch.records)) for item in group]
+        unknown = [run for run in set().union(*named) if run not in self._run_orgs]
         stored: dict[str, uuid.UUID] = {}
         if unknown:
             rows = await conn.fetch("SELECT id, org_id FROM runs WHERE id = ANY($1)", unknown)
             stored = {row["id"].hex: row["org_id"] for row in rows}
         opened_here: dict[str, uuid.UUID] = {}  # runs this group opens, and their orgs
-        for item in group:
-            records: list[WireRecord] = []
-            foreign: list[str] = []
-            missing: list[str] = []
+        for item, its, runs in zip(group, kinds, named, strict=True):
             opens: dict[str, uuid.UUID] = {}
-            for record in item.batch.records:
-                run = record.run_id
-                org = self._run_orgs.get(run) or stored.get(run)
-                if record.kind == RUN_OPENED:
-                    own = item.org_id or self._org_ids[record.org]
-                    if org is None:
-                        org = opened_here.get(run) or opens.get(run)
-                        if org is None:
-                            opens[run] = own
-                            records.append(record)
-                            continue
-                    if org != own:
-                        foreign.append(run)
-                    continue  # opened already: nothing to add, no RUN_CREATED again
-                org = org or opened_here.get(run) or opens.get(run)
+            foreign: list[str] = []
+            if RUN_OPENED in its:
+                records = self._opening(item, stored, opened_here, opens, foreign)
+            else:  # most batches: only the runs need looking at, not every record
+                records = item.batch.records
+            missing: list[str] = []
+            for run in runs:
+                org = self._run_orgs.get(run) or stored.get(run) or opened_here.get(run)
+                org = org or opens.get(run)
                 if org is None:
                     missing.append(run)
                 elif item.org_id is not None and org != item.org_id:
                     foreign.append(run)
-                records.append(record)
             if foreign:
                 item.error = ForeignRuns(foreign)
             elif missing:
@@ -168,6 +179,42 @@ class BatchStore:
                 item.records = records
                 opened_here.update(opens)
         return {**stored, **opened_here}
+
+    def _opening(
+        self,
+        item: Submitted,
+        stored: dict[str, uuid.UUID],
+        opened_here: dict[str, uuid.UUID],
+        opens: dict[str, uuid.UUID],
+        foreign: list[str],
+    ) -> list[WireRecord]:
+        """The records of a batch that opens runs: an open of a run that exists already is
+        left out (no row, no RUN_CREATED again), and an update of a run it opens is merged
+        into the open. Fills `opens` with the runs it opens, and their organizations, and
+        `foreign` with those another organization has."""
+        records: list[WireRecord] = []
+        opened_at: dict[str, int] = {}  # where this batch opens a run, in `records`
+        for record in item.batch.records:
+            if record.kind == RUN_OPENED:
+                run = record.run_id
+                own = item.org_id or self._org_ids[record.org]
+                org = self._run_orgs.get(run) or stored.get(run) or opened_here.get(run)
+                org = org or opens.get(run)
+                if org is None:
+                    opens[run] = own
+                    opened_at[run] = len(records)
+                    records.append(record)
+                elif org != own:
+                    foreign.append(run)
+                continue
+            if record.kind == RUN_UPDATED and record.run_id in opened_at:
+                index = opened_at[record.run_id]
+                merged = _opened_with(cast(RunOpened, records[index]), record)
+                if merged is not None:
+                    records[index] = merged  # one INSERT, not an INSERT and an UPDATE
+                    continue
+            records.append(record)
+        return records
 
     async def _write_on(
         self,
@@ -214,6 +261,7 @@ class BatchStore:
             step_rows: list[tuple[Any, ...]] = []
             event_rows: list[tuple[Any, ...]] = []
             ranges: list[list[Any]] = []
+            rest = _Rest()
             for run_id, delta in deltas.items():
                 org_id = self._run_orgs.get(run_id) or run_orgs[run_id]
                 last_step, last_event = seqs[run_id]
@@ -222,7 +270,8 @@ class BatchStore:
                 if delta.events:
                     first = last_event - len(delta.events) + 1
                     ranges.append([str(org_id), str(uuid.UUID(run_id)), first, last_event])
-                await _apply_rest(conn, org_id, delta)
+                rest.add(org_id, delta)
+            await rest.apply(conn)
             if step_rows:
                 await conn.copy_records_to_table("steps", records=step_rows, columns=STEP_COLUMNS)
             if event_rows:
@@ -237,6 +286,25 @@ class BatchStore:
             announced = await self._wakeups.announce(wakeups.AsyncpgTransaction(conn), ranges)
         self._run_orgs.update(run_orgs)
         await announced.after_commit()
+
+
+# What a RUN_UPDATED may change that a RUN_OPENED carries itself.
+_OPENED_FIELDS = frozenset(RunOpened._fields) - {"kind", "run_id", "org"}
+
+
+def _opened_with(opened: RunOpened, update: RunUpdated) -> RunOpened | None:
+    """The open with the update's changes in it, when it carries every column they set:
+    a run opened and updated in one batch (a trace whose first request knows its root)."""
+    changes = update.changes
+    if not changes.keys() <= _OPENED_FIELDS:
+        return None
+    if "metadata" in changes and opened.metadata is not None and changes["metadata"] is not None:
+        # Merged, as the UPDATE would (`metadata || ...`).
+        merged = {**orjson.loads(opened.metadata), **orjson.loads(changes["metadata"])}
+        changes = {**changes, "metadata": orjson.dumps(merged).decode()}
+    elif "metadata" in changes and changes["metadata"] is None:
+        changes = {k: v for k, v in changes.items() if k != "metadata"}  # merges nothing
+    return opened._replace(**changes)
 
 
 async def _without_repeated_closes(
@@ -257,14 +325,33 @@ async def _without_repeated_closes(
     return kept
 
 
-async def _apply_rest(conn: asyncpg.Connection, org_id: uuid.UUID, delta: RunDelta) -> None:
-    if delta.ended_steps:
-        await _sql.finish_steps(conn, delta.ended_steps)
-    if delta.updates:
-        await _sql.update_runs(conn, delta.updates)
-    if delta.closes:
-        await _sql.close_runs(conn, delta.closes)
-    if delta.vendor:
-        await _sql.add_vendor_usage(conn, org_id, delta.vendor)
-    if delta.artifacts:
-        await _sql.insert_artifacts(conn, org_id, delta.artifacts)
+@dataclass(slots=True)
+class _Rest:
+    """What the group does besides new rows, gathered across its runs so that each kind
+    is one statement for the whole group (a group of many small traces would otherwise
+    cost a few round trips per run)."""
+
+    ended_steps: list[StepEnded] = field(default_factory=list)
+    updates: list[RunUpdated] = field(default_factory=list)
+    closes: list[RunClosed] = field(default_factory=list)
+    vendor: list[tuple[uuid.UUID, VendorUsed]] = field(default_factory=list)
+    artifacts: list[tuple[uuid.UUID, ArtifactAdded]] = field(default_factory=list)
+
+    def add(self, org_id: uuid.UUID, delta: RunDelta) -> None:
+        self.ended_steps += delta.ended_steps
+        self.updates += delta.updates
+        self.closes += delta.closes
+        self.vendor += [(org_id, v) for v in delta.vendor]
+        self.artifacts += [(org_id, a) for a in delta.artifacts]
+
+    async def apply(self, conn: asyncpg.Connection) -> None:
+        if self.ended_steps:
+            await _sql.finish_steps(conn, self.ended_steps)
+        if self.updates:
+            await _sql.update_runs(conn, self.updates)
+        if self.closes:
+            await _sql.close_runs(conn, self.closes)
+        if self.vendor:
+            await _sql.add_vendor_usage(conn, self.vendor)
+        if self.artifacts:
+            await _sql.insert_artifacts(conn, self.artifacts)

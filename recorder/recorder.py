@@ -90,8 +90,7 @@ class Recorder:
             api_key=api_key or base.api_key,
             org=org or base.org,
         )
-        settings_ = self.settings
-        if sink is None and settings_.database_url is None and settings_.server_url is None:
+        if sink is None and self.settings.database_url is None and self.settings.server_url is None:
             raise ValueError(
                 "Recorder needs a server URL and API key (or TRACEWIRE_URL and "
                 "TRACEWIRE_API_KEY), a postgresql:// URL, or a sink"

@@ -158,18 +158,33 @@ async def test_a_revoked_key_is_refused_at_once(server: ServerProcess, engine: A
         assert answer.status_code == 401
 
 
+_STEP_ENDED = [3, "a" * 32, "b" * 32, "completed", *[None] * 10, 1.7e9, 1.0]
+_STARTED_REST = [None, "s", "info", None, None, None, None, 1.7e9]  # after the run id
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         (b"{", "malformed JSON"),
-        (orjson.dumps({"id": "nope", "records": []}), "id must be"),
-        (orjson.dumps({"id": "0" * 32, "records": [[99]]}), "unknown record kind"),
-        (orjson.dumps({"id": "0" * 32, "records": [[0, "x"]]}), "has 10 fields"),
+        (orjson.dumps({"id": "nope", "records": [_STEP_ENDED]}), "at `$.id`"),
+        (orjson.dumps({"id": "0" * 32, "records": []}), "at `$.records`"),
+        (orjson.dumps({"id": "0" * 32, "records": [[99]]}), "Invalid value 99"),
+        (orjson.dumps({"id": "0" * 32, "records": [[0, "x"]]}), "at `$.records[0][1]`"),
+        (orjson.dumps({"id": "0" * 32, "records": [_STEP_ENDED[:-1]]}), "at `$.records[0]`"),
         (
             orjson.dumps(
-                {"id": "0" * 32, "records": [[3, "a" * 32, "b" * 32, "odd"] + [None] * 12]}
+                {"id": "0" * 32, "records": [[*_STEP_ENDED[:3], "odd", *_STEP_ENDED[4:]]]}
             ),
-            "invalid StepEnded.status",
+            "Invalid enum value 'odd' - at `$.records[0][3]`",
+        ),
+        (
+            orjson.dumps({"id": "0" * 32, "records": [[*_STEP_ENDED[:14], -5.0, 1.0]]}),
+            "at `$.records[0][14]`",
+        ),
+        (orjson.dumps({"id": "0" * 32, "records": [[7, "c" * 32, {"nope": 1}]]}), "no column"),
+        (
+            orjson.dumps({"id": "0" * 32, "records": [[2, "a" * 32, "Z" * 32, *_STARTED_REST]]}),
+            "not hex",
         ),
     ],
 )
