@@ -29,8 +29,7 @@ from tracewire.api.auth import Authenticator, Unauthorized
 from tracewire.api.ingest.service import Busy, IngestService, Refused, Unavailable
 from tracewire.api.otlp import _decode
 from tracewire.api.otlp._auth import caller_for
-from tracewire.api.otlp._convert import convert
-from tracewire.api.otlp._wire import batch_of
+from tracewire.api.otlp.export import converted
 from tracewire.api.otlp.routes import MAX_BODY_BYTES
 from tracewire.api.ports import PortTaken, bind_error
 from tracewire.api.request_body import BodyError
@@ -114,11 +113,11 @@ class _TraceService:
         }
         try:
             caller = await caller_for(self._authenticator, metadata.get("authorization"))
-            converted = convert(
-                _decode.parse(raw, _decode.PROTOBUF), metadata.get("x-project-name")
+            spans, batch = await converted(
+                raw, _decode.PROTOBUF, metadata.get("x-project-name"), caller.org_id
             )
-            if converted.traces:
-                await self._ingest.submit(caller.org_id, batch_of(caller.org_id, converted.traces))
+            if batch is not None:
+                await self._ingest.submit(caller.org_id, batch)
         except Unauthorized as error:
             await _refuse(context, StatusCode.UNAUTHENTICATED, error.message)
         except BodyError as error:
@@ -129,7 +128,7 @@ class _TraceService:
             await _refuse(context, StatusCode.RESOURCE_EXHAUSTED, str(error), error.retry_after)
         except Unavailable as error:
             await _refuse(context, StatusCode.UNAVAILABLE, str(error), error.retry_after)
-        return _decode.export_response(converted.rejected, converted.message)
+        return _decode.export_response(spans.rejected, spans.message)
 
 
 def _handler(service: _TraceService) -> grpc.GenericRpcHandler:

@@ -19,10 +19,9 @@ from tracewire.api.auth import Unauthorized
 from tracewire.api.ingest.service import Busy, IngestService, Refused, Unavailable
 from tracewire.api.otlp import _decode
 from tracewire.api.otlp._auth import caller_of
-from tracewire.api.otlp._convert import convert
 from tracewire.api.otlp._decode import JSON
 from tracewire.api.otlp._langfuse import langfuse_routes
-from tracewire.api.otlp._wire import batch_of
+from tracewire.api.otlp.export import converted
 from tracewire.api.request_body import BodyError, decompress, read_capped
 
 logger = logging.getLogger("tracewire.otlp")
@@ -41,9 +40,11 @@ def otlp_routes(service: IngestService, max_body_bytes: int = MAX_BODY_BYTES) ->
             caller = await caller_of(request)
             body = await read_capped(request, max_body_bytes)
             raw = decompress(body, request.headers.get("content-encoding"), max_body_bytes)
-            converted = convert(_decode.parse(raw, format), request.headers.get("x-project-name"))
-            if converted.traces:
-                await service.submit(caller.org_id, batch_of(caller.org_id, converted.traces))
+            spans, batch = await converted(
+                raw, format, request.headers.get("x-project-name"), caller.org_id
+            )
+            if batch is not None:
+                await service.submit(caller.org_id, batch)
         except Unauthorized as error:
             return _refusal(
                 401,
@@ -60,7 +61,7 @@ def otlp_routes(service: IngestService, max_body_bytes: int = MAX_BODY_BYTES) ->
             return _refusal(503, _UNAVAILABLE, str(error), format, _retry(error.retry_after))
         except Refused as error:
             return _refusal(400, _decode.INVALID_ARGUMENT, str(error), format)
-        answer = _decode.export_response(converted.rejected, converted.message)
+        answer = _decode.export_response(spans.rejected, spans.message)
         return Response(_decode.response(answer, format), media_type=format)
 
     return [
