@@ -4,6 +4,7 @@ it is back), and committed batch ids are forgotten after their retention."""
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select, text
@@ -71,21 +72,39 @@ async def test_organizations_take_turns(database_url: str, engine: AsyncEngine) 
     assert order.index("quiet") <= 2, order
 
 
+def _with_step_id(batch: Batch, step_id: str) -> Batch:
+    records = [
+        r._replace(step_id=step_id) if r.kind in (STEP_STARTED, STEP_ENDED) else r
+        for r in batch.records
+    ]
+    return batch._replace(records=records)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda run: _batch(run, 3, payload="{not json"), "json"),
+        (lambda run: _with_step_id(_batch(run, 1), "z" * 32), "uuid"),
+    ],
+)
 async def test_a_batch_the_database_refuses_fails_alone(
-    database_url: str, engine: AsyncEngine
+    database_url: str,
+    engine: AsyncEngine,
+    spoil: Callable[[uuid.UUID], Batch],
+    message: str,
 ) -> None:
     key = await new_org_key(engine)
     service = IngestService(database_url)
     good_run, bad_run = uuid.uuid4(), uuid.uuid4()
     good = service.submit(key.org_id, _batch(good_run, 3))
-    bad = service.submit(key.org_id, _batch(bad_run, 3, payload="{not json"))
+    bad = service.submit(key.org_id, spoil(bad_run))
     await service.start()
     try:
         results = await asyncio.gather(good, bad, return_exceptions=True)
     finally:
         await service.close()
     assert results[0] is True
-    assert isinstance(results[1], Refused) and "json" in str(results[1]).lower()
+    assert isinstance(results[1], Refused) and message in str(results[1]).lower()
     assert await _steps(engine, good_run) == 3
     async with session_factory(engine)() as session:
         assert await session.get(Run, bad_run) is None
