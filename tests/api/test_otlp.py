@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import orjson
 import pytest
+from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-from opentelemetry.trace import Status, StatusCode, Tracer
+from opentelemetry.trace import Status as SpanStatus
+from opentelemetry.trace import StatusCode, Tracer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -70,7 +72,7 @@ def _agent_trace(tracer: Tracer) -> None:
                 raise RuntimeError("address missing")
             except RuntimeError as error:
                 check.record_exception(error)
-                check.set_status(Status(StatusCode.ERROR, "address missing"))
+                check.set_status(SpanStatus(StatusCode.ERROR, "address missing"))
 
 
 async def _check_agent_trace(engine: AsyncEngine, key: IssuedKey, trace_id: bytes) -> None:
@@ -302,6 +304,10 @@ async def test_requests_without_a_valid_key_are_refused(
     for headers in ({}, bearer("sk-tw-wrong"), {"Authorization": "Basic bm90OmtleQ=="}):
         response = await client.post("/v1/traces", content=body, headers={**PROTOBUF, **headers})
         assert response.status_code == 401
+        # In the request's own format, as OTLP asks: a protobuf google.rpc.Status.
+        assert response.headers["content-type"] == "application/x-protobuf"
+        status = Status.FromString(response.content)
+        assert status.code == 16 and status.message
 
 
 async def test_one_orgs_trace_never_lands_in_or_shows_in_another_org(
