@@ -1,20 +1,27 @@
 """An `ExportTraceServiceRequest` into traces of spans ready to record: attributes mapped,
 spans ordered parents first, invalid spans counted as rejected."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from tracewire.api.otlp._mapping import SpanFields, map_span
-from tracewire.api.otlp._values import attributes, first
+from tracewire.api.otlp._values import attributes, first, json_text
 
 _KINDS = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 _INVALID_TRACE = bytes(16)
 _INVALID_SPAN = bytes(8)
 _PROJECT = "openinference.project.name"
+_NO_TIME = (None, None)
+_ERROR = Status.STATUS_CODE_ERROR
+# No events, no links: the payload is JSON text as soon as it is made, so a tuple will do
+# (no list to allocate per span).
+_NONE: tuple[()] = ()
 
 
 @dataclass(slots=True)
@@ -31,10 +38,13 @@ class SpanRecord:
     name: str
     fields: SpanFields
     error: SpanError | None
-    payload: dict[str, Any]
-    # None when the exporter left the time out (0): the step then takes the receive time.
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    # The step payload (`db.step_payload.StepPayload`), as JSON text: its dicts, kept per
+    # span until the batch is written, would be most of what the garbage collector tracks.
+    payload: str | None
+    # Epoch seconds, to the microsecond; None when the exporter left the time out (0): the
+    # step then takes the receive time.
+    started_at: float | None = None
+    ended_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -63,96 +73,112 @@ def convert(request: ExportTraceServiceRequest, project: str | None = None) -> C
     """`project` is the one the request named (its `x-project-name` header); a resource's
     `openinference.project.name` attribute (how Phoenix routes traces to a project) wins
     over it for that resource's spans, being set by the code that made them."""
-    traces: dict[tuple[bytes, int], TraceBatch] = {}
+    traces: list[TraceBatch] = []
     rejected = 0
-    for resource_index, resource_spans in enumerate(request.resource_spans):
+    for resource_spans in request.resource_spans:
         resource = attributes(resource_spans.resource.attributes)
         routed = _project(resource.get(_PROJECT)) or _project(project)
+        # The resource's traces, with their ids in hex.
+        found: dict[bytes, tuple[TraceBatch, str]] = {}
         for scope_spans in resource_spans.scope_spans:
+            # One dict per scope, shared by its spans' payloads.
             scope = {
                 "name": scope_spans.scope.name,
                 "version": scope_spans.scope.version,
                 "attributes": attributes(scope_spans.scope.attributes),
             }
             for span in scope_spans.spans:
-                if not _valid(span):
+                trace_id, span_id = span.trace_id, span.span_id
+                if (
+                    len(trace_id) != 16
+                    or len(span_id) != 8
+                    or trace_id == _INVALID_TRACE
+                    or span_id == _INVALID_SPAN
+                ):
                     rejected += 1
                     continue
-                key = (span.trace_id, resource_index)
-                batch = traces.get(key)
-                if batch is None:
-                    batch = traces[key] = TraceBatch(span.trace_id, resource, project=routed)
-                batch.spans.append(_record(span, scope))
-    for batch in traces.values():
+                known = found.get(trace_id)
+                if known is None:
+                    known = found[trace_id] = (
+                        TraceBatch(trace_id, resource, project=routed),
+                        trace_id.hex(),
+                    )
+                    traces.append(known[0])
+                batch, trace_hex = known
+                batch.spans.append(_record(span, trace_hex, span_id, scope))
+    for batch in traces:
         batch.spans = _parents_first(batch.spans)
     message = f"{rejected} spans with an invalid trace or span id" if rejected else ""
-    return Converted(list(traces.values()), rejected, message)
+    return Converted(traces, rejected, message)
 
 
 def _project(name: Any) -> str | None:
     return name.strip() or None if isinstance(name, str) else None
 
 
-def _valid(span: Span) -> bool:
-    return (
-        len(span.trace_id) == 16
-        and span.trace_id != _INVALID_TRACE
-        and len(span.span_id) == 8
-        and span.span_id != _INVALID_SPAN
-    )
-
-
-def _record(span: Span, scope: dict[str, Any]) -> SpanRecord:
+def _record(span: Span, trace_hex: str, span_id: bytes, scope: dict[str, Any]) -> SpanRecord:
+    # Each field of a protobuf message is read once: every read builds a Python object.
     attrs = attributes(span.attributes)
     fields = map_span(attrs)
-    events = [
-        {"name": e.name, "time": _iso(e.time_unix_nano), "attributes": attributes(e.attributes)}
-        for e in span.events
-    ]
+    events = [_event(e) for e in span.events] if span.events else _NONE
+    start_ns, end_ns = span.start_time_unix_nano, span.end_time_unix_nano
+    started_at, start_time = _clock(start_ns)
+    ended_at, end_time = _clock(end_ns)
+    parent_id, status = span.parent_span_id, span.status
+    status_code, status_message = status.code, status.message
     payload: dict[str, Any] = {
         "otel": {
-            "trace_id": span.trace_id.hex(),
-            "span_id": span.span_id.hex(),
-            "parent_span_id": span.parent_span_id.hex() or None,
-            "kind": _KINDS.get(span.kind, str(span.kind)),
-            "start_time": _iso(span.start_time_unix_nano),
-            "end_time": _iso(span.end_time_unix_nano),
-            "duration_ms": max(0, span.end_time_unix_nano - span.start_time_unix_nano) / 1e6,
-            "status": {"code": span.status.code, "message": span.status.message},
+            "trace_id": trace_hex,
+            "span_id": span_id.hex(),
+            "parent_span_id": parent_id.hex() or None,
+            "kind": _KINDS.get(span.kind) or str(span.kind),
+            "start_time": start_time,
+            "end_time": end_time,
+            "duration_ms": (end_ns - start_ns if end_ns > start_ns else 0) / 1e6,
+            "status": {"code": status_code, "message": status_message},
             "scope": scope,
             "attributes": attrs,
             "events": events,
             "links": [
                 {"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex()}
                 for link in span.links
-            ],
+            ]
+            if span.links
+            else _NONE,
         }
     }
     if fields.metadata:
         payload["metadata"] = fields.metadata
-    payload.update(fields.details)
-    parent = span.parent_span_id if len(span.parent_span_id) == 8 else None
-    started, ended = _time(span.start_time_unix_nano), _time(span.end_time_unix_nano)
-    if started is not None and ended is not None and ended < started:
-        ended = started  # a clock step inside the span; a negative latency helps no one
+    if fields.details:
+        payload.update(fields.details)
+    failed = status_code == _ERROR or fields.level_error is not None
+    error = _error(status_message, fields, events) if failed else None
+    if started_at is not None and ended_at is not None and ended_at < started_at:
+        ended_at = started_at  # a clock step inside the span; a negative latency helps no one
     return SpanRecord(
-        span.span_id,
-        parent,
+        span_id,
+        parent_id if len(parent_id) == 8 else None,
         span.name,
         fields,
-        _error(span, fields, events),
-        payload,
-        started,
-        ended,
+        error,
+        json_text(payload),
+        started_at,
+        ended_at,
     )
 
 
-def _error(span: Span, fields: SpanFields, events: list[dict[str, Any]]) -> SpanError | None:
+def _event(event: Span.Event) -> dict[str, Any]:
+    return {
+        "name": event.name,
+        "time": _clock(event.time_unix_nano)[1],
+        "attributes": attributes(event.attributes),
+    }
+
+
+def _error(status_message: str, fields: SpanFields, events: Sequence[dict[str, Any]]) -> SpanError:
+    """The error of a span that failed (its status, or its Langfuse level)."""
     exception = next((e["attributes"] for e in events if e["name"] == "exception"), None)
-    failed = span.status.code == Status.STATUS_CODE_ERROR or fields.level_error is not None
-    if not failed:
-        return None
-    message = span.status.message or fields.level_error or "span status ERROR"
+    message = status_message or fields.level_error or "span status ERROR"
     if exception is None:
         return SpanError("error", message)
     return SpanError(
@@ -167,6 +193,13 @@ def _parents_first(spans: list[SpanRecord]) -> list[SpanRecord]:
     ordered: list[SpanRecord] = []
     placed: set[bytes] = set()
     for span in spans:
+        if span.span_id in placed:
+            continue
+        parent = span.parent_span_id
+        if parent is None or parent in placed or parent not in by_id:
+            ordered.append(span)  # most spans: nothing of theirs to place before them
+            placed.add(span.span_id)
+            continue
         chain: list[SpanRecord] = []
         current: SpanRecord | None = span
         while current is not None and current.span_id not in placed:
@@ -178,15 +211,30 @@ def _parents_first(spans: list[SpanRecord]) -> list[SpanRecord]:
     return ordered
 
 
-def _time(nanos: int) -> datetime | None:
+def _clock(nanos: int) -> tuple[float, str] | tuple[None, None]:
+    """A span's time as epoch seconds and as ISO 8601 text, or Nones when it has none (0).
+
+    Both are what `datetime.fromtimestamp(nanos / 1e9, UTC)` gives, its `timestamp()` and
+    `isoformat()` (rounded half to even to the microsecond), without making a datetime
+    per time: only one per second of span times."""
     if not nanos:
-        return None
+        return _NO_TIME
+    at = nanos / 1e9
+    seconds = int(at)
+    micros = round((at - seconds) * 1e6)  # `at - seconds` is exact, as C's modf
+    if micros >= 1_000_000:
+        seconds, micros = seconds + 1, micros - 1_000_000
+    second = _iso_second(seconds)
+    if second is None:
+        return _NO_TIME
+    iso = f"{second}.{micros:06}+00:00" if micros else f"{second}+00:00"
+    return (seconds * 1_000_000 + micros) / 1_000_000, iso
+
+
+@lru_cache(maxsize=1024)
+def _iso_second(seconds: int) -> str | None:
+    """`seconds` since the epoch as ISO 8601 without its offset; None past year 9999."""
     try:
-        return datetime.fromtimestamp(nanos / 1e9, UTC)
+        return datetime.fromtimestamp(seconds, UTC).isoformat()[: -len("+00:00")]
     except (OverflowError, OSError, ValueError):
-        return None  # past year 9999: the exporter's clock, not a time
-
-
-def _iso(nanos: int) -> str | None:
-    at = _time(nanos)
-    return None if at is None else at.isoformat()
+        return None  # the exporter's clock, not a time

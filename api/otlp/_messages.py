@@ -38,12 +38,13 @@ def system_text(messages: Any) -> str | None:
     """The text of the system (or OpenAI `developer`) messages among `messages`."""
     if not isinstance(messages, list):
         return None
-    texts = [
-        text_of(m.get("content", m.get("parts")))
+    found = [
+        text
         for m in messages
-        if isinstance(m, dict) and m.get("role") in _SYSTEM_ROLES
+        if isinstance(m, dict)
+        and m.get("role") in _SYSTEM_ROLES
+        and (text := text_of(m.get("content", m.get("parts"))))
     ]
-    found = [t for t in texts if t]
     return "\n\n".join(found) if found else None
 
 

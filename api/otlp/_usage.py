@@ -8,13 +8,11 @@ own `input`, Anthropic's `input_tokens`) get them added back.
 """
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from tracewire.api.otlp._values import first, integer, json_or_text, number
+from tracewire.recorder._records import named
 from tracewire.recorder.prices import cost_of
-
-if TYPE_CHECKING:
-    from tracewire.api.otlp._mapping import SpanFields
 
 # Keys of `langfuse.observation.usage_details`, by what the SDKs put there: OpenAI's raw
 # usage (its prompt count includes cached tokens), Langfuse's normalised keys (which do not,
@@ -25,45 +23,79 @@ _OUTPUT = ("output", "completion_tokens", "output_tokens", "completionTokens", "
 _CACHE_READ = ("input_cache_read", "input_cached_tokens", "cache_read_input_tokens")
 _CACHE_WRITE = ("input_cache_creation", "cache_creation_input_tokens", "input_cache_write")
 
-_ATTR_INPUT = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
-_ATTR_OUTPUT = (
-    "gen_ai.usage.output_tokens",
-    "gen_ai.usage.completion_tokens",
-    "llm.token_count.completion",
-)
-_ATTR_CACHE_READ = (
-    "gen_ai.usage.cache_read.input_tokens",
-    "gen_ai.usage.cache_read_input_tokens",
-    "llm.token_count.prompt_details.cache_read",
-)
-_ATTR_CACHE_WRITE = (
-    "gen_ai.usage.cache_creation.input_tokens",
-    "gen_ai.usage.cache_creation_input_tokens",
-    "llm.token_count.prompt_details.cache_write",
-)
+# The span attributes of each count and of a reported cost, strongest first: for the
+# span's `Precedence`.
+USAGE_KEYS: dict[str, tuple[str, ...]] = {
+    "langfuse_usage": ("langfuse.observation.usage_details",),
+    "langfuse_cost": ("langfuse.observation.cost_details",),
+    "input_tokens": (
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.prompt_tokens",
+        "llm.token_count.prompt",
+    ),
+    "output_tokens": (
+        "gen_ai.usage.output_tokens",
+        "gen_ai.usage.completion_tokens",
+        "llm.token_count.completion",
+    ),
+    "cache_read_tokens": (
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_read_input_tokens",
+        "llm.token_count.prompt_details.cache_read",
+    ),
+    "cache_write_tokens": (
+        "gen_ai.usage.cache_creation.input_tokens",
+        "gen_ai.usage.cache_creation_input_tokens",
+        "llm.token_count.prompt_details.cache_write",
+    ),
+    "cost": ("gen_ai.usage.cost", "llm.cost.total"),
+}
 
 
-def fill_usage(attrs: Mapping[str, Any], fields: "SpanFields") -> None:
-    """Set the token counts and cost of `fields` (its model already set)."""
-    usage = json_or_text(attrs.get("langfuse.observation.usage_details"))
-    if isinstance(usage, dict):
-        _langfuse_usage(usage, fields)
-    if fields.input_tokens is None:
-        fields.input_tokens = integer(first(attrs, *_ATTR_INPUT))
-    if fields.output_tokens is None:
-        fields.output_tokens = integer(first(attrs, *_ATTR_OUTPUT))
-    if fields.cache_read_tokens is None:
-        fields.cache_read_tokens = integer(first(attrs, *_ATTR_CACHE_READ))
-    if fields.cache_write_tokens is None:
-        fields.cache_write_tokens = integer(first(attrs, *_ATTR_CACHE_WRITE))
-    cached = (fields.cache_read_tokens or 0) + (fields.cache_write_tokens or 0)
-    if fields.input_tokens is not None and cached > fields.input_tokens:
+class Usage(NamedTuple):
+    """Made with `named`, which skips the NamedTuple constructor's Python frame."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    # Parts of input_tokens: prompt tokens read from / written to the vendor's prompt cache.
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cost: float | None = None
+
+
+NO_USAGE = Usage()
+
+
+def usage_of(picked: Mapping[str, Any], model: str | None) -> Usage:
+    """The token counts and cost of a span of `model`; `picked` holds the values of
+    `USAGE_KEYS` the span has."""
+    if picked.keys().isdisjoint(USAGE_KEYS):
+        return NO_USAGE  # no count, no cost: nothing to price either
+    input = output = read = write = None
+    usage = picked.get("langfuse_usage")
+    if usage is not None and isinstance(usage := json_or_text(usage), dict):
+        input, output, read, write = _langfuse_usage(usage)
+    if input is None:
+        input = integer(picked.get("input_tokens"))
+    if output is None:
+        output = integer(picked.get("output_tokens"))
+    if read is None:
+        read = integer(picked.get("cache_read_tokens"))
+    if write is None:
+        write = integer(picked.get("cache_write_tokens"))
+    cached = (read or 0) + (write or 0)
+    if input is not None and cached > input:
         # More cached than prompt tokens: the reporter's prompt count left them out.
-        fields.input_tokens += cached
-    fields.cost = _cost(attrs, fields)
+        input += cached
+    cost = _cost(picked, model, input, output, read, write)
+    return named(Usage, (input, output, read, write, cost))
 
 
-def _langfuse_usage(usage: dict[str, Any], fields: "SpanFields") -> None:
+_Counts = tuple[int | None, int | None, int | None, int | None]
+
+
+def _langfuse_usage(usage: dict[str, Any]) -> _Counts:
+    """(input, output, cache read, cache write) tokens of Langfuse's usage details."""
     details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details")
     read = integer(first(usage, *_CACHE_READ))
     if read is None and isinstance(details, dict):
@@ -74,27 +106,26 @@ def _langfuse_usage(usage: dict[str, Any], fields: "SpanFields") -> None:
     if inclusive is None and isinstance(details, dict):
         # OpenAI's Responses API: `input_tokens` with its details, cached tokens included.
         inclusive, exclusive = exclusive, None
-    if inclusive is not None:
-        fields.input_tokens = inclusive
-    elif exclusive is not None:
-        fields.input_tokens = exclusive + (read or 0) + (write or 0)
-    fields.output_tokens = integer(first(usage, *_OUTPUT))
-    fields.cache_read_tokens, fields.cache_write_tokens = read, write
+    input = inclusive
+    if inclusive is None and exclusive is not None:
+        input = exclusive + (read or 0) + (write or 0)
+    return input, integer(first(usage, *_OUTPUT)), read, write
 
 
-def _cost(attrs: Mapping[str, Any], fields: "SpanFields") -> float | None:
-    costs = json_or_text(attrs.get("langfuse.observation.cost_details"))
-    if isinstance(costs, dict) and costs:
+def _cost(
+    picked: Mapping[str, Any],
+    model: str | None,
+    input: int | None,
+    output: int | None,
+    read: int | None,
+    write: int | None,
+) -> float | None:
+    costs = picked.get("langfuse_cost")
+    if costs is not None and isinstance(costs := json_or_text(costs), dict) and costs:
         total = number(costs.get("total"))
         parts = [number(v) for v in costs.values()]
         return total if total is not None else sum(p for p in parts if p is not None)
-    reported = number(first(attrs, "gen_ai.usage.cost", "llm.cost.total"))
-    if reported is not None:
+    reported = picked.get("cost")
+    if reported is not None and (reported := number(reported)) is not None:
         return reported
-    return cost_of(
-        fields.model,
-        fields.input_tokens,
-        fields.output_tokens,
-        cache_read_tokens=fields.cache_read_tokens,
-        cache_write_tokens=fields.cache_write_tokens,
-    )
+    return cost_of(model, input, output, cache_read_tokens=read, cache_write_tokens=write)

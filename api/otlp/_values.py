@@ -1,32 +1,42 @@
 """OTLP attribute values as plain Python, and the lookups the attribute mapping needs."""
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import orjson
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from tracewire.recorder._serialize import to_json
+
 Attributes = dict[str, Any]
+_NUMBERS = (int, float)
+_SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value"})
 # `prefix.<index>.rest`, at the first all-digit segment of the key.
 _INDEXED = re.compile(r"([^.]+(?:\.[^.]+)*?)\.(\d+)\.(.+)")
 
 
 def value(any_value: AnyValue) -> Any:
     kind = any_value.WhichOneof("value")
+    if kind in _SCALARS:
+        return getattr(any_value, kind)
     if kind is None:
         return None
     if kind == "array_value":
         return [value(v) for v in any_value.array_value.values]
     if kind == "kvlist_value":
         return attributes(any_value.kvlist_value.values)
-    if kind == "bytes_value":
-        return any_value.bytes_value.hex()
-    return getattr(any_value, kind)
+    return any_value.bytes_value.hex()
 
 
 def attributes(pairs: Iterable[KeyValue]) -> Attributes:
-    return {pair.key: value(pair.value) for pair in pairs}
+    # Strings read first: most values are, and one read costs less than `value`'s two.
+    return {
+        pair.key: any_value.string_value or value(any_value)
+        for pair in pairs
+        for any_value in (pair.value,)
+    }
 
 
 def first(attrs: Mapping[str, Any], *keys: str) -> Any:
@@ -36,6 +46,52 @@ def first(attrs: Mapping[str, Any], *keys: str) -> Any:
         if found is not None and found != "":
             return found
     return None
+
+
+class Precedence:
+    """Many `first(attrs, *keys)` lookups in one pass over the attributes: `names` maps
+    each name to its keys, strongest first, and `pick` gives each name the value of its
+    strongest key present (not None, not empty). A span has a few attributes and the
+    conventions name dozens of keys, so a lookup per attribute beats one per key.
+
+    Keys under a group's prefixes (flattened families: `metadata.*`...) are collected on
+    the way, in attribute order; no key of `names` may fall under one."""
+
+    __slots__ = ("_groups", "_heads", "_prefixes", "_ranks")
+
+    def __init__(self, names: Mapping[str, Sequence[str]], groups: Mapping[str, tuple[str, ...]]):
+        self._ranks = {
+            key: (name, rank) for name, keys in names.items() for rank, key in enumerate(keys)
+        }
+        self._groups = tuple(groups.items())
+        self._prefixes = tuple(prefix for prefixes in groups.values() for prefix in prefixes)
+        # The prefixes' first three characters rule most keys out, by one set lookup.
+        self._heads = frozenset(prefix[:3] for prefix in self._prefixes)
+        if len(self._ranks) != sum(len(keys) for keys in names.values()):
+            raise ValueError("a key names two things")
+        if grouped := [key for key in self._ranks if key.startswith(self._prefixes)]:
+            raise ValueError(f"keys under a group would not be picked: {grouped}")
+        if any(len(prefix) < 3 for prefix in self._prefixes):
+            raise ValueError("a group prefix shorter than its head")
+
+    def pick(self, attrs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """(name → value, group → its keys' values) for what the span has."""
+        picked: dict[str, Any] = {}
+        ranks: dict[str, int] = {}
+        grouped: dict[str, dict[str, Any]] = {}
+        known, prefixes, heads = self._ranks, self._prefixes, self._heads
+        for key, raw in attrs.items():
+            found = known.get(key)
+            if found is None:
+                if key[:3] in heads and key.startswith(prefixes):
+                    group = next(g for g, its in self._groups if key.startswith(its))
+                    grouped.setdefault(group, {})[key] = raw
+            elif raw is not None and raw != "":
+                name, rank = found
+                if name not in picked or rank < ranks[name]:
+                    picked[name] = raw
+                    ranks[name] = rank
+        return picked, grouped
 
 
 def json_or_text(raw: Any) -> Any:
@@ -48,10 +104,30 @@ def json_or_text(raw: Any) -> Any:
     return raw
 
 
+def json_text(value: Any) -> str | None:
+    """`recorder._serialize.to_json(value)`, at half its cost for what spans are made of
+    (str keys, JSON types): the options `to_json` needs for whatever an agent passes (keys
+    that are not str, above all) make orjson take its slow path. A value that needs them,
+    or has a NUL to replace, gets `to_json` itself."""
+    if value is None:
+        return None
+    try:
+        raw = orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError included
+        return to_json(value)
+    if b"\\u0000" in raw:
+        return to_json(value)
+    return raw.decode()
+
+
 def integer(raw: Any) -> int | None:
+    if type(raw) is int:
+        return raw  # what OTLP's int_value gives
+    if raw is None:
+        return None
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, int | float):
+    if isinstance(raw, _NUMBERS):
         return int(raw)
     if isinstance(raw, str):
         try:
@@ -62,9 +138,13 @@ def integer(raw: Any) -> int | None:
 
 
 def number(raw: Any) -> float | None:
+    if type(raw) is float:
+        return raw
+    if raw is None:
+        return None
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, int | float):
+    if isinstance(raw, _NUMBERS):
         return float(raw)
     if isinstance(raw, str):
         try:
@@ -105,14 +185,24 @@ def indexed_lists(attrs: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, dict[int, dict[str, Any]]] = {}
     lists: dict[str, list[dict[str, Any]]] = {}
     for key, raw in attrs.items():
-        if (match := _INDEXED.match(key)) is not None:
-            prefix, index, rest = match.groups()
-            found.setdefault(prefix, {}).setdefault(int(index), {})[rest] = raw
+        if (indexed := _indexed(key)) is not None:
+            prefix, index, rest = indexed
+            found.setdefault(prefix, {}).setdefault(index, {})[rest] = raw
         elif isinstance(raw, list) and raw and all(isinstance(item, dict) for item in raw):
             lists[key] = raw
     for prefix, items in found.items():
         lists.setdefault(prefix, [items[i] for i in sorted(items)])
     return lists
+
+
+@lru_cache(maxsize=4096)
+def _indexed(key: str) -> tuple[str, int, str] | None:
+    """(prefix, index, rest) of a flattened key; cached, as the same keys come in span
+    after span and a regular expression costs more than the lookup."""
+    if (match := _INDEXED.match(key)) is None:
+        return None
+    prefix, index, rest = match.groups()
+    return prefix, int(index), rest
 
 
 def text_of(content: Any) -> str | None:
