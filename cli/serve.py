@@ -143,8 +143,7 @@ def serve(settings: ServerSettings) -> int:
         from tracewire.api.app import create_app, otlp_grpc_port
 
         login_links = LoginLinks(settings.login_org) if settings.login_org else None
-        if settings.demo:
-            asyncio.run(_ensure_demo_key(database.url))
+        asyncio.run(_demo_key(database.url, active=settings.demo))
         app = create_app(settings.with_database(database.url), login_links)
         config = uvicorn.Config(
             app,
@@ -192,16 +191,21 @@ def serve(settings: ServerSettings) -> int:
     return 0
 
 
-async def _ensure_demo_key(database_url: str) -> None:
+async def _demo_key(database_url: str, *, active: bool) -> None:
+    """The published demo key works while the server runs the demo, and only then: a
+    server started later on the same database without --demo revokes it."""
     # Imported here, like the app: `tracewire db` and `tracewire demo` skip the server.
-    from tracewire.api.keys import ensure_api_key
+    from tracewire.api.keys import ensure_api_key, revoke_api_key
     from tracewire.db.engine import create_engine, session_factory
 
     await migrate.upgrade(database_url)
     engine = create_engine(database_url)
     try:
         async with session_factory(engine).begin() as session:
-            await ensure_api_key(session, DEMO_ORG, DEMO_PUBLIC_KEY, DEMO_API_KEY, name="demo")
+            if active:
+                await ensure_api_key(session, DEMO_ORG, DEMO_PUBLIC_KEY, DEMO_API_KEY, "demo")
+            else:
+                await revoke_api_key(session, DEMO_PUBLIC_KEY)
     finally:
         await engine.dispose()
 
