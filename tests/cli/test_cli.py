@@ -219,12 +219,13 @@ def test_the_published_demo_key_works_only_while_the_server_runs_the_demo(
 ) -> None:
     port = free_port()
     args = ["--port", str(port), "--database-url", fresh_database_url, "--grpc-port", "off"]
-    heartbeat = {"content": b'{"runs": []}', "headers": {"Authorization": "Bearer sk-tw-demo",
-                 "Content-Type": "application/json"}}  # fmt: skip
-    for demo, status in (("--demo", 200), (None, 401)):
-        with _serving(tmp_path, *args, *([demo] if demo else [])) as server:
+    key = {"Authorization": "Bearer sk-tw-demo", "Content-Type": "application/json"}
+    for demo, status in ((["--demo"], 200), ([], 401)):
+        with _serving(tmp_path, *args, *demo) as server:
             base = _wait_until_healthy(server, port)
-            answer = httpx.post(f"{base}/v1/ingest/heartbeat", timeout=10, **heartbeat)  # type: ignore[arg-type]
+            answer = httpx.post(
+                f"{base}/v1/ingest/heartbeat", content=b'{"runs": []}', headers=key, timeout=10
+            )
             server.process.send_signal(signal.SIGTERM)
             assert server.process.wait(timeout=20) == 0, server.output()
         assert answer.status_code == status, answer.text
