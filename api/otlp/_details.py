@@ -91,6 +91,8 @@ def _system_instructions(attrs: Mapping[str, Any], input: Any, prompt: Any) -> s
     given = attrs.get("gen_ai.system_instructions")
     if given is not None:
         return text_of(json_or_text(given))
+    if not isinstance(input, list) and not isinstance(prompt, list):
+        return None  # no messages to look in (most spans)
     return system_text(input) or system_text(prompt)
 
 

@@ -57,21 +57,25 @@ class Precedence:
     Keys under a group's prefixes (flattened families: `metadata.*`...) are collected on
     the way, in attribute order; no key of `names` may fall under one."""
 
-    __slots__ = ("_groups", "_heads", "_prefixes", "_ranks")
+    __slots__ = ("_heads", "_ranks")
 
     def __init__(self, names: Mapping[str, Sequence[str]], groups: Mapping[str, tuple[str, ...]]):
         self._ranks = {
             key: (name, rank) for name, keys in names.items() for rank, key in enumerate(keys)
         }
-        self._groups = tuple(groups.items())
-        self._prefixes = tuple(prefix for prefixes in groups.values() for prefix in prefixes)
-        # The prefixes' first three characters rule most keys out, by one set lookup.
-        self._heads = frozenset(prefix[:3] for prefix in self._prefixes)
+        # The groups a key may fall under, by its first three characters: most keys are
+        # ruled out by one lookup.
+        heads: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for group, prefixes in groups.items():
+            for head in {prefix[:3] for prefix in prefixes}:
+                heads.setdefault(head, []).append((group, prefixes))
+        self._heads = {head: tuple(found) for head, found in heads.items()}
         if len(self._ranks) != sum(len(keys) for keys in names.values()):
             raise ValueError("a key names two things")
-        if grouped := [key for key in self._ranks if key.startswith(self._prefixes)]:
+        prefixes = tuple(prefix for prefixes in groups.values() for prefix in prefixes)
+        if grouped := [key for key in self._ranks if key.startswith(prefixes)]:
             raise ValueError(f"keys under a group would not be picked: {grouped}")
-        if any(len(prefix) < 3 for prefix in self._prefixes):
+        if any(len(prefix) < 3 for prefix in prefixes):
             raise ValueError("a group prefix shorter than its head")
 
     def pick(self, attrs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -79,13 +83,16 @@ class Precedence:
         picked: dict[str, Any] = {}
         ranks: dict[str, int] = {}
         grouped: dict[str, dict[str, Any]] = {}
-        known, prefixes, heads = self._ranks, self._prefixes, self._heads
+        known, heads = self._ranks, self._heads
         for key, raw in attrs.items():
             found = known.get(key)
             if found is None:
-                if key[:3] in heads and key.startswith(prefixes):
-                    group = next(g for g, its in self._groups if key.startswith(its))
-                    grouped.setdefault(group, {})[key] = raw
+                for group, prefixes in heads.get(key[:3], ()):
+                    if key.startswith(prefixes):
+                        if (members := grouped.get(group)) is None:
+                            members = grouped[group] = {}
+                        members[key] = raw
+                        break
             elif raw is not None and raw != "":
                 name, rank = found
                 if name not in picked or rank < ranks[name]:
@@ -105,10 +112,10 @@ def json_or_text(raw: Any) -> Any:
 
 
 def json_text(value: Any) -> str | None:
-    """`recorder._serialize.to_json(value)`, at half its cost for what spans are made of
-    (str keys, JSON types): the options `to_json` needs for whatever an agent passes (keys
-    that are not str, above all) make orjson take its slow path. A value that needs them,
-    or has a NUL to replace, gets `to_json` itself."""
+    """`recorder._serialize.to_json(value)`, for less on what spans are made of (str keys,
+    JSON types): the options `to_json` needs for whatever an agent passes (keys that are
+    not str, above all) make orjson take a slower path. A value that needs them, or has a
+    NUL to replace, gets `to_json` itself."""
     if value is None:
         return None
     try:
@@ -127,13 +134,13 @@ def integer(raw: Any) -> int | None:
         return None
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, _NUMBERS):
-        return int(raw)
-    if isinstance(raw, str):
-        try:
+    try:
+        if isinstance(raw, _NUMBERS):
+            return int(raw)
+        if isinstance(raw, str):
             return int(float(raw))
-        except ValueError:
-            return None
+    except (ValueError, OverflowError):
+        return None  # "abc", NaN, infinity: not a count
     return None
 
 
@@ -187,7 +194,11 @@ def indexed_lists(attrs: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     for key, raw in attrs.items():
         if (indexed := _indexed(key)) is not None:
             prefix, index, rest = indexed
-            found.setdefault(prefix, {}).setdefault(index, {})[rest] = raw
+            if (items := found.get(prefix)) is None:
+                items = found[prefix] = {}
+            if (item := items.get(index)) is None:
+                item = items[index] = {}
+            item[rest] = raw
         elif isinstance(raw, list) and raw and all(isinstance(item, dict) for item in raw):
             lists[key] = raw
     for prefix, items in found.items():

@@ -39,11 +39,11 @@ from tracewire.recorder._records import (
 from tracewire.recorder._serialize import optional_text, text
 
 _COMPLETED = StepStatus.COMPLETED.value
-_TYPES = {type: type.value for type in StepType}  # a dict lookup; `.value` is a property
 _FAILED = StepStatus.FAILED.value
+_TYPES = {type: type.value for type in StepType}  # a dict lookup; `.value` is a property
 # Times here are epoch seconds already; `prepare` adds its anchor to a float time.
 _EPOCH_ANCHOR = 0.0
-_RUN_NAMESPACE_BYTES = _RUN_NAMESPACE.bytes
+_RUN_NAMESPACE_BYTES = _RUN_NAMESPACE.bytes  # `run_id_for`'s
 _NO_ERROR: tuple[str | None, str | None, str | None] = (None, None, None)  # error_fields(None)
 
 

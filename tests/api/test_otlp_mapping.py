@@ -1,8 +1,13 @@
 """Span attributes into step fields, on plain attribute maps: OpenInference's flattened
 messages, documents and tools, prompt-cache counts by each convention's rules, and the
-project a request or resource routes its traces to."""
+project a request or resource routes its traces to; and that conversion's fast paths (ids,
+times, JSON, wire records) give what the slow ones they replace gave."""
 
-from typing import Any
+import dataclasses
+import random
+import uuid
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -13,9 +18,15 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tracewire.api.otlp._convert import convert
+from tracewire.api.otlp._convert import SpanError, SpanRecord, TraceBatch, _clock, convert
 from tracewire.api.otlp._mapping import map_span
+from tracewire.api.otlp._values import Precedence, integer, json_text
+from tracewire.api.otlp._wire import batch_of, run_bytes, step_hex
 from tracewire.db.enums import StepType
+from tracewire.db.otel_ids import run_id_for, step_id_for
+from tracewire.recorder._prepare import prepare
+from tracewire.recorder._records import STEP_ENDED, STEP_STARTED, ErrorInfo, StepStarted
+from tracewire.recorder._serialize import to_json
 
 CHAT = {
     "llm.input_messages.0.message.role": "system",
@@ -300,3 +311,133 @@ def test_a_blank_project_name_routes_nowhere() -> None:
     request = _request([{"openinference.project.name": "  "}])
 
     assert [t.project for t in convert(request, project="").traces] == [None]
+
+
+# -- the fast paths give what the slow ones gave -----------------------------------------
+
+
+def test_run_and_step_ids_are_the_uuid5_ids_of_db_otel_ids() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        org_id = uuid.UUID(int=rng.getrandbits(128))
+        trace_id, span_id = rng.randbytes(16), rng.randbytes(8)
+        run_id = run_id_for(org_id, trace_id)
+
+        assert run_bytes(str(org_id), trace_id) == run_id.bytes
+        assert step_hex(run_id.bytes, span_id) == step_id_for(run_id, span_id).hex
+
+
+@pytest.mark.parametrize(
+    "seconds", [1, 999, 1_600_000_000, 1_767_225_599, 1_900_000_000, 4_000_000_000]
+)
+def test_span_times_are_what_datetime_makes_of_their_nanoseconds(seconds: int) -> None:
+    rng = random.Random(seconds)
+    # Sub-microsecond parts that round either way, and random ones.
+    parts = [0, 1, 499, 500, 501, 999_999_499, 999_999_500, 999_999_999]
+    parts += [rng.randrange(1_000_000_000) for _ in range(300)]
+    for part in parts:
+        nanos = seconds * 1_000_000_000 + part
+        at = datetime.fromtimestamp(nanos / 1e9, UTC)
+
+        assert _clock(nanos) == (at.timestamp(), at.isoformat())
+    assert _clock(0) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": [1, 2.5, True, None], "b": {"c": "é"}},
+        ["nul\x00inside", {"k": "\x00"}],
+        "an escaped \\u0000 is text, not a NUL",
+        {1: "a key that is not text"},
+        {"big": 2**70},
+        {"surrogate": "\ud800"},
+        {"bytes": b"\x01\x02"},
+        (1, 2),
+        float("nan"),
+    ],
+)
+def test_json_text_is_what_the_recorder_stores_for_any_value(value: Any) -> None:
+    assert json_text(value) == to_json(value)
+
+
+def test_the_strongest_key_present_and_not_empty_wins_in_any_attribute_order() -> None:
+    picks = Precedence({"model": ("a.model", "b.model", "c.model")}, groups={"meta": ("meta.",)})
+    attrs = {"c.model": "c", "meta.x": 1, "a.model": "", "b.model": "b", "o": 2, "meta.y": 3}
+
+    for order in (list(attrs), list(reversed(attrs))):
+        picked, grouped = picks.pick({key: attrs[key] for key in order})
+        assert picked == {"model": "b"}
+        assert grouped == {"meta": {k: attrs[k] for k in order if k.startswith("meta.")}}
+    assert picks.pick({"a.model": None, "other": 1}) == ({}, {})
+
+
+def test_a_key_under_a_group_or_of_two_names_is_refused() -> None:
+    with pytest.raises(ValueError, match="under a group"):
+        Precedence({"x": ("meta.x",)}, groups={"meta": ("meta.",)})
+    with pytest.raises(ValueError, match="two things"):
+        Precedence({"x": ("k",), "y": ("k",)}, groups={})
+
+
+def test_a_spans_wire_records_are_what_prepare_makes_of_its_raw_records() -> None:
+    """`batch_of` builds a span's records itself; `prepare`, which builds an agent's, must
+    find nothing to change in them: NULs, counts, costs, errors, missing times."""
+    org_id, trace_id = uuid.UUID(int=5), bytes(range(1, 17))
+    base = map_span({"gen_ai.operation.name": "chat", "gen_ai.input.messages": '["hi"]'})
+    fractional, text_count = cast(Any, 7.9), cast(Any, "12")  # counts no mapping makes
+    odd = [
+        dataclasses.replace(base, model="m\x00odel", vendor="v", input_tokens=2**40,
+                            output_tokens=fractional, cost=float("nan"), output={"o": "\x00"}),
+        dataclasses.replace(base, input_tokens=-3, output_tokens=text_count, cost=2e10),
+        dataclasses.replace(base, cost=0.25, output=None, input=None),
+    ]  # fmt: skip
+    spans = [
+        SpanRecord(bytes([9] * 8), None, "ro\x00ot", odd[0], None, '{"p": 1}', 10.0, 12.5),
+        SpanRecord(bytes([8] * 8), bytes([9] * 8), "", odd[1],
+                   SpanError("E", "bo\x00om", "trace"), None, None, None),
+        SpanRecord(bytes([7] * 8), bytes([6] * 8), "orphan", odd[2], SpanError("E", "m"),
+                   '{"p": 2}', 11.0, None),
+    ]  # fmt: skip
+    trace = TraceBatch(trace_id, {}, spans)
+
+    records = batch_of(org_id, [trace]).records
+    steps = [r for r in records if r.kind in (STEP_STARTED, STEP_ENDED)]
+    now = next(r.started_at for r in steps if r.kind == STEP_STARTED and r.name == "span")
+
+    run_id = run_id_for(org_id, trace_id)
+    expected: list[Any] = []
+    for span in spans:
+        f = span.fields
+        step = step_id_for(run_id, span.span_id).int
+        parent = None if span.parent_span_id is None else step_id_for(run_id, span.parent_span_id)
+        started = _utc(span.started_at if span.started_at is not None else now)
+        ended = _utc(span.ended_at) if span.ended_at is not None else started
+        error = None
+        if span.error is not None:
+            error = ErrorInfo(span.error.message, span.error.code, span.error.stacktrace)
+        start = prepare(
+            (STEP_STARTED, step, run_id.int, parent, span.name or "span", f.type.value,
+             f.input, None, f.model, f.vendor, started),
+            0.0,
+        )  # fmt: skip
+        assert isinstance(start, StepStarted)
+        expected.append(start._replace(payload=span.payload))
+        expected.append(
+            prepare(
+                (STEP_ENDED, step, run_id.int, "failed" if error else "completed", f.output,
+                 None, None, None, f.input_tokens, f.output_tokens, f.cost, error, ended,
+                 started),
+                0.0,
+            )
+        )  # fmt: skip
+    assert steps == expected
+    assert [type(r) for r in steps] == [type(r) for r in expected]
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+@pytest.mark.parametrize("count", [float("nan"), float("inf"), "inf", "nan", "many"])
+def test_a_token_count_that_is_not_a_number_is_left_out(count: object) -> None:
+    assert integer(count) is None
