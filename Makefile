@@ -39,7 +39,7 @@ $(WEB_MODULES): web/package-lock.json
 
 # The benchmarks (tests/benchmarks/), one after the other: each prints its figures and a
 # ratio against a baseline measured in the same run; its last line is a JSON object.
-BENCHMARKS := recorder_overhead ingest_throughput live_latency query_latency
+BENCHMARKS := recorder_overhead ingest_throughput otlp_convert live_latency query_latency
 
 bench: $(DEV_INSTALLED)
 	for name in $(BENCHMARKS); do $(BIN)/python tests/benchmarks/$$name.py || exit 1; done
