@@ -41,6 +41,7 @@ from tracewire.recorder._records import (
 )
 
 _STEPS_KEY = "pk_steps"
+_MAX_CACHED_RUNS = 100_000
 _CONNECT_TIMEOUT_S = 5.0
 # Bounds a writer stuck on a hung server, so a sink's close() and its spool can still
 # happen, and the server's ingest service answers its senders.
@@ -284,6 +285,10 @@ class BatchStore:
                     org = item.org_id or self._org_ids[health["org"]]
                     await _sql.record_health(conn, org, health)
             announced = await self._wakeups.announce(wakeups.AsyncpgTransaction(conn), ranges)
+        if len(self._run_orgs) + len(run_orgs) > _MAX_CACHED_RUNS:
+            # A server lives long and sees every run: forget them all now and then, each
+            # costs one lookup again when it is next written.
+            self._run_orgs.clear()
         self._run_orgs.update(run_orgs)
         await announced.after_commit()
 
