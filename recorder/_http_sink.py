@@ -15,13 +15,13 @@ import hashlib
 import http.client
 import logging
 import ssl
-from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
 from tracewire.recorder._records import Batch
 from tracewire.recorder.sink import BatchRefused, RetryLater
+from tracewire.storage.server_answers import error_message, retry_after
 
 logger = logging.getLogger("tracewire.recorder")
 
@@ -116,11 +116,14 @@ class HttpSink:
         status = response.status
         if status < 300:
             return
-        message = _message(answer) or response.reason
+        message = error_message(answer) or response.reason
         if status in (408, 409, 425, 429, 500, 502, 503, 504):
             # The server is busy or catching up (409: a run another process opens has
             # not been committed yet): the same batch again, after the pause it asks for.
-            raise RetryLater(f"{status} {message}", _retry_after(response.getheader("Retry-After")))
+            pause = retry_after(response.getheader("Retry-After"))
+            raise RetryLater(
+                f"{status} {message}", _DEFAULT_RETRY_AFTER_S if pause is None else pause
+            )
         if status in (401, 403):
             # Kept (retried, then spooled) rather than dropped: a key fixed or restored
             # on the server lets it through.
@@ -145,22 +148,3 @@ def _derived(batch_id: str, index: int) -> str:
     # A batch split the same way every time (it is the same batch on every retry) names
     # its parts the same way every time: a retried part is skipped once stored.
     return hashlib.blake2b(f"{batch_id}/{index}".encode(), digest_size=16).hexdigest()
-
-
-def _message(answer: bytes) -> str | None:
-    try:
-        body: Any = orjson.loads(answer)
-    except orjson.JSONDecodeError:
-        return answer[:200].decode(errors="replace") or None
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return str(body["error"])
-    return None
-
-
-def _retry_after(value: str | None) -> float:
-    if value is not None:
-        try:
-            return min(max(float(value), 0.0), 60.0)
-        except ValueError:
-            pass  # an HTTP date: rare from us; the default pause will do
-    return _DEFAULT_RETRY_AFTER_S

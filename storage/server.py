@@ -20,6 +20,7 @@ from tracewire.storage._http1 import Connection, ProtocolError, Response
 from tracewire.storage.base import Download
 from tracewire.storage.errors import InvalidKey, ObjectRefused, StorageError, StoreUnavailable
 from tracewire.storage.keys import check_key
+from tracewire.storage.server_answers import error_message, retry_after
 
 UPLOAD_PATH = "/v1/artifacts/"
 _CONNECT_TIMEOUT_S = 10.0
@@ -29,7 +30,6 @@ _IO_TIMEOUT_S = 60.0
 # A kept connection is reused only this soon after its last answer: well under uvicorn's
 # 5 s keep-alive, so the server does not close it while a new body is on its way.
 _REUSE_WITHIN_S = 2.0
-_LONGEST_WAIT_S = 300.0  # a Retry-After beyond this is read as this
 
 
 class StoredObject(TypedDict):
@@ -155,7 +155,7 @@ class ServerStore:
         if status in (401, 403):
             raise StoreUnavailable(f"the API key was refused: {message}")
         if status == 429 or status >= 500:
-            delay = _retry_after(response.headers.get("retry-after"))
+            delay = retry_after(response.headers.get("retry-after"))
             if delay is not None:
                 self._not_before = time.monotonic() + delay
             raise StoreUnavailable(message)
@@ -203,27 +203,5 @@ def _stored(response: Response) -> StoredObject | None:
 
 def _message(response: Response) -> str:
     """The server's own words: the `error` of its JSON body, else the start of the body."""
-    try:
-        body = orjson.loads(response.body)
-    except orjson.JSONDecodeError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return str(body["error"])
-    return response.body[:200].decode("utf-8", "replace").strip() or "(no message)"
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait, from delay-seconds or an HTTP date; None when absent or unreadable."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        seconds = float(value)
-    else:
-        import email.utils  # rare, and slow to import
-
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return None
-    return min(max(seconds, 0.0), _LONGEST_WAIT_S)
+    found = error_message(response.body)
+    return found or response.body[:200].decode("utf-8", "replace").strip() or "(no message)"

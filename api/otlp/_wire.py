@@ -14,13 +14,12 @@ counts, costs), so values are stored exactly as an agent's are.
 
 import uuid
 from datetime import UTC, datetime
-from hashlib import sha1
 from typing import Any
 
 from tracewire.api.otlp._convert import SpanRecord, TraceBatch
 from tracewire.api.otlp._values import json_text
 from tracewire.db.enums import RunStatus, StepStatus, StepType
-from tracewire.db.otel_ids import _RUN_NAMESPACE
+from tracewire.db.otel_ids import run_bytes, step_hex
 from tracewire.recorder._ids import ids
 from tracewire.recorder._prepare import _amount, _count, error_fields, prepare
 from tracewire.recorder._records import (
@@ -43,7 +42,6 @@ _FAILED = StepStatus.FAILED.value
 _TYPES = {type: type.value for type in StepType}  # a dict lookup; `.value` is a property
 # Times here are epoch seconds already; `prepare` adds its anchor to a float time.
 _EPOCH_ANCHOR = 0.0
-_RUN_NAMESPACE_BYTES = _RUN_NAMESPACE.bytes  # `run_id_for`'s
 _NO_ERROR: tuple[str | None, str | None, str | None] = (None, None, None)  # error_fields(None)
 
 
@@ -73,28 +71,6 @@ def batch_of(org_id: uuid.UUID, traces: list[TraceBatch]) -> Batch:
                 )
             )  # fmt: skip
     return Batch(f"{ids.new():032x}", records)
-
-
-# The ids of `db.otel_ids`, made without their UUID objects: most of what they cost.
-
-
-def run_bytes(org: str, trace_id: bytes) -> bytes:
-    """`run_id_for(org_id, trace_id).bytes`, `org` being `str(org_id)`."""
-    return bytes(_uuid5(_RUN_NAMESPACE_BYTES, f"{org}:{trace_id.hex()}"))
-
-
-def step_hex(run: bytes, span_id: bytes) -> str:
-    """`step_id_for(run_id, span_id).hex`, `run` being `run_id.bytes`."""
-    return _uuid5(run, span_id.hex()).hex()
-
-
-def _uuid5(namespace: bytes, name: str) -> bytearray:
-    """`uuid.uuid5(namespace, name).bytes`: the SHA-1 of namespace and name, with the
-    version and variant bits set."""
-    digest = bytearray(sha1(namespace + name.encode()).digest()[:16])
-    digest[6] = digest[6] & 0x0F | 0x50  # version 5
-    digest[8] = digest[8] & 0x3F | 0x80  # RFC 4122 variant
-    return digest
 
 
 def _run_records(

@@ -21,9 +21,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from tracewire.api.otlp._convert import SpanError, SpanRecord, TraceBatch, _clock, convert
 from tracewire.api.otlp._mapping import map_span
 from tracewire.api.otlp._values import Precedence, integer, json_text
-from tracewire.api.otlp._wire import batch_of, run_bytes, step_hex
+from tracewire.api.otlp._wire import batch_of
 from tracewire.db.enums import StepType
-from tracewire.db.otel_ids import run_id_for, step_id_for
+from tracewire.db.otel_ids import run_bytes, run_id_for, step_hex, step_id_for
 from tracewire.recorder._prepare import prepare
 from tracewire.recorder._records import STEP_ENDED, STEP_STARTED, ErrorInfo, StepStarted
 from tracewire.recorder._serialize import to_json
@@ -317,14 +317,19 @@ def test_a_blank_project_name_routes_nowhere() -> None:
 
 
 def test_run_and_step_ids_are_the_uuid5_ids_of_db_otel_ids() -> None:
+    # The ids stored before they were derived without UUID objects: they must not change.
+    namespace = uuid.UUID("5b0f6f0e-7a8e-4c1b-9a57-3c1f3e0a7e11")
     rng = random.Random(7)
     for _ in range(200):
         org_id = uuid.UUID(int=rng.getrandbits(128))
         trace_id, span_id = rng.randbytes(16), rng.randbytes(8)
-        run_id = run_id_for(org_id, trace_id)
+        run_id = uuid.uuid5(namespace, f"{org_id}:{trace_id.hex()}")
+        step_id = uuid.uuid5(run_id, span_id.hex())
 
+        assert run_id_for(org_id, trace_id) == run_id
         assert run_bytes(str(org_id), trace_id) == run_id.bytes
-        assert step_hex(run_id.bytes, span_id) == step_id_for(run_id, span_id).hex
+        assert step_id_for(run_id, span_id) == step_id
+        assert step_hex(run_id.bytes, span_id) == step_id.hex
 
 
 @pytest.mark.parametrize(
