@@ -26,7 +26,9 @@ BASE_URL = "http://tracewire.test"
 async def serve(
     database_url: str, anonymous_org: str | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(ServerSettings(database_url=database_url, anonymous_org=anonymous_org))
+    # No OTLP/gRPC: its default port is one per machine, wanted by every other test session.
+    settings = ServerSettings(database_url=database_url, anonymous_org=anonymous_org, grpc_port=0)
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:

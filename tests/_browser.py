@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parent.parent
@@ -21,6 +21,10 @@ SCREENSHOTS = Path(os.environ.get("TRACEWIRE_SCREENSHOTS", REPO / "build" / "scr
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which a
 # closed network refuses, many at a time.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# Playwright's defaults (5 s for `expect`) fail pages that are only slow, on a loaded
+# machine running two suites at once; a page that never gets there still fails.
+TIMEOUT_MS = 20_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def _prepare() -> None:
@@ -51,7 +55,7 @@ async def new_page(browser: Browser) -> AsyncIterator[Page]:
     context = await browser.new_context(viewport={"width": 1440, "height": 900})
     try:
         page = await context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(TIMEOUT_MS)
         yield page
     finally:
         await context.close()

@@ -1,9 +1,7 @@
 """Spans made by the real OpenTelemetry SDK, encoded the way its OTLP exporters send them,
 and a wait for what the server's recorder writes."""
 
-import asyncio
 import base64
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,6 +16,7 @@ from opentelemetry.trace import Tracer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests._poll import DEFAULT_WITHIN, wait_until
 from tracewire.db.engine import session_factory
 from tracewire.db.models import Run, Step
 
@@ -60,18 +59,23 @@ def trace_id_of(spans: Sequence[ReadableSpan]) -> bytes:
 
 
 async def wait_for_steps(
-    engine: AsyncEngine, run_id: uuid.UUID, count: int, wait: float = 10.0
+    engine: AsyncEngine, run_id: uuid.UUID, count: int, wait: float = DEFAULT_WITHIN
 ) -> tuple[Run, list[Step]]:
     """The run and its steps (in seq order) once `count` steps are written and finished."""
-    deadline = time.monotonic() + wait
     sessions = session_factory(engine)
-    while True:
+    seen: list[Step] = []
+
+    async def written() -> tuple[Run, list[Step]] | None:
         async with sessions() as session:
             run = await session.get(Run, run_id)
             steps = list(
                 await session.scalars(select(Step).where(Step.run_id == run_id).order_by(Step.seq))
             )
+        seen[:] = steps
         if run is not None and len(steps) >= count and all(s.ended_at for s in steps):
             return run, steps
-        assert time.monotonic() < deadline, f"run {run_id}: {len(steps)} of {count} steps"
-        await asyncio.sleep(0.05)
+        return None
+
+    return await wait_until(
+        written, within=wait, what=lambda: f"run {run_id}: {len(seen)} of {count} steps"
+    )

@@ -8,13 +8,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+from tests._poll import wait_until_blocking
 from tracewire.storage import S3Options, StoreConfig
 
 WEED = Path(sys.executable).with_name("weed")
@@ -100,16 +100,21 @@ class SeaweedFS:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
+        def gateway_answers() -> bool:
             assert self.process is not None and self.process.poll() is None, self.output()
-            assert time.monotonic() < deadline, f"SeaweedFS not ready:\n{self.output()}"
             try:
                 # Any HTTP answer (403 without credentials) means the S3 gateway is up.
-                httpx.get(self.endpoint_url, timeout=1)
-                return
+                httpx.get(self.endpoint_url, timeout=5)
             except httpx.TransportError:
-                time.sleep(0.2)
+                return False
+            return True
+
+        wait_until_blocking(
+            gateway_answers,
+            within=STARTUP_TIMEOUT,
+            every=0.2,
+            what=lambda: f"SeaweedFS not ready:\n{self.output()}",
+        )
 
     def stop(self) -> None:
         process, self.process = self.process, None
