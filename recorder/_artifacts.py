@@ -15,6 +15,7 @@ from tracewire.recorder._offload import Offloader
 from tracewire.recorder._records import ArtifactAdded
 from tracewire.recorder._uploader import ArtifactUploader
 from tracewire.recorder.settings import RecorderSettings
+from tracewire.storage.media import checked_media_type
 
 if TYPE_CHECKING:
     from tracewire.recorder._writer import BatchWriter
@@ -59,7 +60,8 @@ class Artifacts:
             self._settings.org,
             role,
             name or suggested,
-            mime_type,
+            # A malformed type could never be sent as a download's header: stored as bytes.
+            checked_media_type(mime_type) if mime_type is not None else None,
             content,
         )
         self._started().submit(job)

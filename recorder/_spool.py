@@ -1,14 +1,17 @@
 """The disk spool: where batches wait while the database cannot take them.
 
 One append-only file per live writer, `<pid>-<random>.spool`, locked (`flock`) while its
-writer lives. An entry is `length (4 bytes) | crc32 (4 bytes) | JSON [batch id, records]`.
+writer lives. An entry is `length (4 bytes) | crc32 (4 bytes) | JSON [batch id, records,
+recorded]`, `recorded` being how many records the agent recorded for it (the unit of
+`RecorderStats`; an instant step is one recorded record and two wire records).
 Batches are read back in the order they were appended and the file is emptied only once
 every batch in it is committed; a batch re-sent after a crash keeps its id, so the sink
 skips it if it was committed already. A file whose lock can be taken belongs to a process
 that died (kill -9, power loss of the process): a new writer adopts it and replays it.
 
-No fsync per append: the spool protects against the process dying, whose writes the kernel
-keeps, not against the machine losing power.
+The writer syncs the file (`fdatasync`) once per round of appends: ~2 ms (p99 ~14 ms) on an
+ext4 virtual disk for a round of 50 steps, on the writer thread, only while spooling (an
+outage), so a spooled batch survives the machine losing power, not only the process dying.
 """
 
 import fcntl
@@ -19,6 +22,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -30,14 +34,20 @@ _HEADER = struct.Struct("<II")
 SUFFIX = ".spool"
 
 
-def _encode(batch: Batch) -> bytes:
+class SpoolEntry(NamedTuple):
+    batch: Batch
+    end: int  # the offset after it: what `commit` moves to
+    recorded: int
+
+
+def _encode(batch: Batch, recorded: int) -> bytes:
     # orjson writes no tuple subclass (a NamedTuple) by itself: each record as an array.
-    body = orjson.dumps([batch.id, batch.records], default=tuple)
+    body = orjson.dumps([batch.id, batch.records, recorded], default=tuple)
     return _HEADER.pack(len(body), zlib.crc32(body)) + body
 
 
-def _read_entries(fd: int, offset: int) -> Iterator[tuple[Batch, int]]:
-    """(batch, offset after it) from `offset` on; stops at the end or at a torn entry."""
+def _read_entries(fd: int, offset: int) -> Iterator[SpoolEntry]:
+    """The entries from `offset` on; stops at the end or at a torn entry."""
     while True:
         header = os.pread(fd, _HEADER.size, offset)
         if len(header) < _HEADER.size:
@@ -47,9 +57,10 @@ def _read_entries(fd: int, offset: int) -> Iterator[tuple[Batch, int]]:
         if len(body) < length or zlib.crc32(body) != crc:
             logger.error("tracewire: spool entry at byte %d is torn; ignoring the rest", offset)
             return
-        batch_id, records = orjson.loads(body)
+        batch_id, records, *recorded = orjson.loads(body)  # older spools have no count
         offset += _HEADER.size + length
-        yield Batch(batch_id, [wire_record(values) for values in records]), offset
+        batch = Batch(batch_id, [wire_record(values) for values in records])
+        yield SpoolEntry(batch, offset, recorded[0] if recorded else len(records))
 
 
 def _try_lock(fd: int) -> bool:
@@ -74,9 +85,10 @@ class Spool:
     def pending_bytes(self) -> int:
         return self._size - self._read
 
-    def append(self, batch: Batch) -> int:
-        """Append one batch; raises OSError when the disk refuses (full, read-only)."""
-        entry = _encode(batch)
+    def append(self, batch: Batch, recorded: int | None = None) -> tuple[int, int]:
+        """Append one batch (`recorded` records as the agent counts them); its (start, end)
+        offsets. Raises OSError when the disk refuses (full, read-only)."""
+        entry = _encode(batch, len(batch.records) if recorded is None else recorded)
         fd = self._open()
         try:
             written = os.pwrite(fd, entry, self._size)
@@ -85,14 +97,31 @@ class Spool:
         except OSError:
             os.ftruncate(fd, self._size)  # no torn entry left behind for a replay to trip on
             raise
-        self._size += len(entry)
-        return len(entry)
+        start, self._size = self._size, self._size + len(entry)
+        return start, self._size
+
+    def sync(self) -> None:
+        """Make what was appended durable (raises OSError when the disk cannot)."""
+        if self._fd is not None:
+            os.fdatasync(self._fd)
+
+    @property
+    def read_offset(self) -> int:
+        return self._read
+
+    def next_entry(self) -> SpoolEntry | None:
+        """The oldest batch not yet committed."""
+        if self._fd is None or self._read >= self._size:
+            return None
+        entry = next(_read_entries(self._fd, self._read), None)
+        if entry is None:
+            self.commit(self._size)  # torn: nothing after it can be read back
+        return entry
 
     def peek(self) -> tuple[Batch, int] | None:
         """The oldest batch not yet committed, and the offset `commit` moves to."""
-        if self._fd is None or self._read >= self._size:
-            return None
-        return next(_read_entries(self._fd, self._read), None)
+        entry = self.next_entry()
+        return None if entry is None else (entry.batch, entry.end)
 
     def commit(self, offset: int) -> None:
         self._read = offset
@@ -160,8 +189,12 @@ class Orphan:
     def pending_bytes(self) -> int:
         return self.size - self._read
 
-    def peek(self) -> tuple[Batch, int] | None:
+    def next_entry(self) -> SpoolEntry | None:
         return next(_read_entries(self._fd, self._read), None)
+
+    def peek(self) -> tuple[Batch, int] | None:
+        entry = self.next_entry()
+        return None if entry is None else (entry.batch, entry.end)
 
     def commit(self, offset: int) -> None:
         self._read = offset

@@ -3,28 +3,34 @@ to disk when the sink cannot take them.
 
 The agent's threads only `append` to a deque (thread-safe, no lock of ours) and set an event
 when a batch is ready; otherwise the writer wakes every `interval`. Everything else (turning
-records into wire form, retries with backoff, the spool) happens on this thread.
+records into wire form, retries with backoff, the spool) happens on this thread, and the
+sink's calls on a committer thread: the writer never waits on the sink, so a call stuck
+in a hung database delays no spooling and no exit.
 
-Order is kept per writer: once anything is spooled, newer records queue behind it in the
-spool until the spool has been replayed.
+Spooling is time-based: what has waited `spool_after` seconds uncommitted goes to disk, and
+while the sink is failing (or stuck) and the spool holds anything, the queue goes to disk at
+every wake. So a kill -9 loses at most what was recorded in the last `spool_after` seconds
+plus one `interval`.
+
+Order is kept per writer: once anything is spooled, newer records wait behind it (in memory,
+or in the spool) until the spool has been replayed. Replayed and re-sent batches keep their
+ids, which the sink skips once committed: each record is stored once.
 """
 
 import logging
-import os
-import queue
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from tracewire.recorder._committer import Committer, ForkGate
 from tracewire.recorder._ids import ids
 from tracewire.recorder._prepare import prepare, prepare_instant, wall_clock_anchor
 from tracewire.recorder._records import KIND, STEP_INSTANT, Batch, QueuedRecord, WireRecord
-from tracewire.recorder._spool import Orphan, Spool
+from tracewire.recorder._spool import Orphan, Spool, SpoolEntry
 from tracewire.recorder.sink import BatchRefused, RetryLater, Sink
 from tracewire.recorder.stats import RecorderStats
 
@@ -39,76 +45,6 @@ _BACKLOG_FACTOR = 8
 _YIELD_EVERY = 64
 
 
-class _ForkGate:
-    """Each writer thread holds its gate while it is inside its sink, and `fork` waits for
-    all of them: a child must not start with a lock (OpenSSL's, the driver's) that a writer
-    thread held at the fork, since nothing in the child would release it and the child's
-    own writer would hang on it. A fork waits for at most one sink call per writer."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        _gates.add(self)
-
-
-_gates: "weakref.WeakSet[_ForkGate]" = weakref.WeakSet()
-_held: list[_ForkGate] = []
-
-
-def _close_gates() -> None:
-    _held[:] = list(_gates)
-    for gate in _held:
-        gate.lock.acquire()
-
-
-def _open_gates() -> None:
-    for gate in _held:
-        gate.lock.release()
-    _held.clear()
-
-
-os.register_at_fork(before=_close_gates, after_in_parent=_open_gates, after_in_child=_open_gates)
-
-
-_Job = tuple[Callable[..., Any], tuple[Any, ...], "Future[Any]"]
-
-
-class _Committer:
-    """Runs the sink's calls on a thread of its own, one at a time, each inside the fork
-    gate: while a batch is on its way to the database or the server, the writer thread
-    prepares the next one (half of a batch's time is our Python, the other half waiting)."""
-
-    def __init__(self, gate: _ForkGate) -> None:
-        self._gate = gate
-        self._jobs: queue.SimpleQueue[
-            tuple[Callable[..., Any], tuple[Any, ...], Future[Any]] | None
-        ] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="tracewire-committer", daemon=True)
-        self._thread.start()
-
-    def start(self, call: Callable[..., Any], *args: Any) -> "Future[Any]":
-        done: Future[Any] = Future()
-        self._jobs.put((call, args, done))
-        return done
-
-    def run(self, call: Callable[..., Any], *args: Any) -> Any:
-        return self.start(call, *args).result()
-
-    def stop(self) -> None:
-        self._jobs.put(None)
-        self._thread.join(5.0)
-
-    def _run(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            call, args, done = job
-            try:
-                with self._gate.lock:
-                    result = call(*args)
-            except BaseException as exc:  # handed to the writer, which decides
-                done.set_exception(exc)
-            else:
-                done.set_result(result)
-
-
 class _FlushMarker:
     """Queued by `flush`: set once every record queued before it has been committed."""
 
@@ -119,11 +55,51 @@ class _FlushMarker:
 
 
 class _Outgoing:
-    __slots__ = ("batch", "markers")
+    """A prepared batch in memory. `since` is no later than when its oldest record was
+    queued; `recorded` counts its records as the agent recorded them; `spooled` is where it
+    was appended to the spool while the sink still had it."""
 
-    def __init__(self, batch: Batch, markers: list[_FlushMarker]) -> None:
+    __slots__ = ("batch", "markers", "recorded", "since", "spooled")
+
+    def __init__(
+        self, batch: Batch, markers: list[_FlushMarker], recorded: int, since: float
+    ) -> None:
         self.batch = batch
         self.markers = markers
+        self.recorded = recorded
+        self.since = since
+        self.spooled: tuple[int, int] | None = None
+
+
+class _InFlight:
+    """The one sink call under way: a batch from memory, or an entry replayed from a spool."""
+
+    __slots__ = ("batch", "done", "entry", "outgoing", "source", "started")
+
+    def __init__(
+        self,
+        batch: Batch,
+        done: "Future[Any]",
+        outgoing: _Outgoing | None = None,
+        source: Spool | Orphan | None = None,
+        entry: SpoolEntry | None = None,
+    ) -> None:
+        self.batch = batch
+        self.done = done
+        self.outgoing = outgoing
+        self.source = source
+        self.entry = entry
+        self.started = time.monotonic()
+
+    @property
+    def recorded(self) -> int:
+        if self.outgoing is not None:
+            return self.outgoing.recorded
+        assert self.entry is not None
+        return self.entry.recorded
+
+
+_Outcome = Literal["committed", "refused", "failed"]
 
 
 class BatchWriter:
@@ -157,18 +133,23 @@ class BatchWriter:
         self._next_heartbeat = time.monotonic() + heartbeat_interval
         self._spool = Spool(spool_dir) if spool_dir is not None else None
         self._orphans: list[Orphan] = []
-        self._pending: _Outgoing | None = None  # failed once; retried with the same id
-        self._ahead: _Outgoing | None = None  # taken and prepared while a batch was sent
+        # Prepared batches in memory, in order, behind whatever is spooled.
+        self._held: deque[_Outgoing] = deque()
+        self._held_records = 0  # their `recorded`, summed: read by `stats` from any thread
+        self._in_flight: _InFlight | None = None
+        self._queue_since = time.monotonic()  # the queue was last seen empty then
         self._behind_spool: list[_FlushMarker] = []
-        self._fork_gate = _ForkGate()
-        self._committer = _Committer(self._fork_gate)
+        self._fork_gate = ForkGate()
+        self._committer = Committer(self._fork_gate)
         self._wake = threading.Event()
-        self._interrupt = threading.Event()  # cuts a backoff short when closing
+        # Cuts the writer's wait short: a sink call returned, or close was called.
+        self._interrupt = threading.Event()
         self._stopping = threading.Event()
         self._deadline = float("inf")
         self._retry_at = 0.0
         self._backoff = _FIRST_BACKOFF_S
         self._failing_since: float | None = None
+        self._spool_refused = False  # the disk said no; said once per episode
         self._written_records = self._written_batches = self._failed_attempts = 0
         self._dropped = 0
         self._last_batch_ms: float | None = None
@@ -192,27 +173,32 @@ class BatchWriter:
         return marker.done.wait(timeout)
 
     def close(self, timeout: float) -> bool:
-        """Keep writing for up to `timeout` seconds, then spool what is left and stop.
-        True if everything was committed."""
+        """Keep writing for up to `timeout` seconds, then spool what is left and stop; stop
+        sooner once everything is committed, or spooled while the sink fails. True if
+        everything was committed."""
         if not self._stopping.is_set():
             self._deadline = time.monotonic() + timeout
             self._stopping.set()
             self._interrupt.set()
             self._wake.set()
-        # Past the deadline the thread spools what is left; give it a moment for that.
+        # The thread never waits on the sink: past the deadline it only writes the spool.
         self._thread.join(timeout + 5.0)
         if self._thread.is_alive():
-            logger.error("tracewire: the writer is stuck in the sink; %d queued", len(self.queue))
+            logger.error("tracewire: the writer did not stop; %d queued", len(self.queue))
         return self._idle()
 
     def stats(self) -> RecorderStats:
+        """Every count is of records as the agent recorded them (a step's start, its end, an
+        instant step, a run opened...); flush markers in the queue count too (rare)."""
         spooled = sum(o.pending_bytes for o in self._orphans)
         if self._spool is not None:
             spooled += self._spool.pending_bytes
+        flight = self._in_flight
+        sending = flight.outgoing if flight is not None else None
         return RecorderStats(
-            # len() counts flush markers too; iterating would race the agent's appends.
             queued=len(self.queue)
-            + sum(len(o.batch.records) for o in (self._pending, self._ahead) if o is not None),
+            + self._held_records
+            + (sending.recorded if sending is not None and sending.spooled is None else 0),
             spooled_bytes=spooled,
             dropped=self._dropped,
             written_records=self._written_records,
@@ -236,66 +222,133 @@ class BatchWriter:
         """Nothing left to commit: not in memory, not in our spool, not in adopted ones."""
         own_spool = self._spool.pending_bytes if self._spool is not None else 0
         orphans = any(orphan.pending_bytes for orphan in self._orphans)
-        held = self._pending is not None or self._ahead is not None
-        return not self.queue and not held and not own_spool and not orphans
+        return not self._in_memory() and self._in_flight is None and not own_spool and not orphans
+
+    def _in_memory(self) -> bool:
+        """Records that only memory holds (a batch the sink has counts until spooled)."""
+        flight = self._in_flight
+        sending = flight is not None and flight.outgoing is not None and not flight.outgoing.spooled
+        return bool(self.queue or self._held or sending)
 
     def _loop(self) -> None:
         try:
             if self._spool is not None:
                 self._orphans = Orphan.adopt_all(self._spool.directory, self._spool.path)
             while True:
-                self._cycle()
                 now = time.monotonic()
+                if not self.queue:
+                    self._queue_since = now
+                self._collect()
+                if self._must_spool(now):
+                    self._spool_memory()
+                if self._in_flight is None and now >= self._retry_at:
+                    self._send_next()
+                if self._in_flight is not None:
+                    self._prepare_ahead()
                 if now >= self._next_heartbeat:
                     self._next_heartbeat = now + self._heartbeat_interval
                     self._beat()
-                if self._stopping.is_set() and (self._idle() or now >= self._deadline):
+                if self._stopping.is_set() and self._may_stop(now):
                     break
-                if now < self._retry_at:
-                    # Asleep on `_interrupt`, not `_wake`: the agent's threads keep seeing
-                    # `_wake` set and skip setting it while the sink is down.
-                    self._interrupt.wait(min(self._retry_at - now, self._deadline - now))
-                    self._interrupt.clear()
-                else:
-                    self._wake.wait(self._interval)
-                    self._wake.clear()
+                self._wait(now)
         except Exception:
             logger.exception("tracewire: the writer failed")
         finally:
             self._shut_down()
 
-    def _cycle(self) -> None:
-        now = time.monotonic()
-        if now < self._retry_at:
-            if self._must_spool(now):
-                self._spool_everything()
-            return
+    def _wait(self, now: float) -> None:
+        """Until the next thing to do: a sink call returns, a batch is ready, a retry or
+        the spool is due, or the next `interval` tick."""
+        wake_at = min(now + self._interval, self._deadline, self._spool_due())
+        if self._in_flight is not None or now < self._retry_at:
+            if self._in_flight is None:
+                wake_at = min(wake_at, self._retry_at)
+            # Asleep on `_interrupt`, not `_wake`: the agent's threads keep seeing `_wake`
+            # set and skip setting it while the sink is busy or down.
+            self._interrupt.wait(max(wake_at - now, 0.0))
+            self._interrupt.clear()
+        else:
+            self._wake.wait(max(wake_at - now, 0.0))
+            self._wake.clear()
+
+    def _may_stop(self, now: float) -> bool:
+        if self._idle() or now >= self._deadline:
+            return True
+        # The sink is failing and nothing is left in memory only: waiting longer would
+        # only hold the process (`docker stop` kills it after 10 s anyway).
+        return self._spool is not None and self._troubled(now) and not self._in_memory()
+
+    def _troubled(self, now: float) -> bool:
+        flight = self._in_flight
+        stuck = flight is not None and now - flight.started >= self._spool_after
+        return self._failing_since is not None or stuck
+
+    def _oldest_in_memory(self) -> float:
+        """No later than when the oldest record only memory holds was queued (inf: none)."""
+        oldest = float("inf")
+        flight = self._in_flight
+        if flight is not None and flight.outgoing is not None and not flight.outgoing.spooled:
+            oldest = flight.outgoing.since
+        if self._held:
+            oldest = min(oldest, self._held[0].since)
+        if self.queue:
+            oldest = min(oldest, self._queue_since)
+        return oldest
+
+    def _spool_due(self) -> float:
+        if self._spool is None:
+            return float("inf")
+        return self._oldest_in_memory() + self._spool_after
+
+    def _must_spool(self, now: float) -> bool:
+        if self._spool is None or not self._in_memory():
+            return False  # no spool configured: memory is all there is
+        if now >= self._spool_due() or now >= self._deadline:
+            return True
+        if len(self.queue) + self._held_records > self._max_queue:
+            return True  # the sink is slower than the agent: bound memory
+        # An outage under way: what arrives joins the spool at every wake.
+        return self._spool.pending_bytes > 0 and self._troubled(now)
+
+    # -- sending ------------------------------------------------------------------------
+
+    def _send_next(self) -> None:
+        """Start the next sink call: the spool first (older), then memory, then spools
+        adopted from dead processes."""
         spool = self._spool
-        if spool is not None and len(self.queue) > self._max_queue:
-            self._spool_everything()  # the database is slower than the agent: bound memory
-        if spool is not None and spool.pending_bytes:
-            self._spool_everything()  # newer records go behind the spooled ones
-            if not self._replay(spool):
+        if spool is not None and spool.pending_bytes and (entry := spool.next_entry()):
+            self._start(entry.batch, source=spool, entry=entry)
+            return
+        self._release_behind_spool()
+        while (outgoing := self._next_outgoing()) is not None:
+            if outgoing.batch.records:
+                self._start(outgoing.batch, outgoing=outgoing)
                 return
-            self._release(self._behind_spool)
-        while (outgoing := self._pending or self._next()) is not None:
-            if not self._send(outgoing.batch, prepare_next=True):
-                self._pending = outgoing
-                if self._must_spool(time.monotonic()):
-                    self._spool_everything()
-                return
-            self._pending = None
-            self._release(outgoing.markers)
-        if self._spool is None or not self._spool.pending_bytes:
-            self._release(self._behind_spool)
+            self._release(outgoing.markers)  # only markers: everything before is committed
         while self._orphans:
-            if not self._replay(self._orphans[0]):
+            orphan = self._orphans[0]
+            if (entry := orphan.next_entry()) is not None:
+                self._start(entry.batch, source=orphan, entry=entry)
                 return
             self._orphans.pop(0).finish()
 
-    def _next(self) -> _Outgoing | None:
-        ahead, self._ahead = self._ahead, None
-        return ahead or self._take()
+    def _next_outgoing(self) -> _Outgoing | None:
+        if self._held:
+            outgoing = self._held.popleft()
+            self._held_records -= outgoing.recorded
+            return outgoing
+        return self._take()
+
+    def _prepare_ahead(self) -> None:
+        """While a batch is with the sink, prepare the next one if a full one is waiting
+        (a smaller one would only split what is arriving)."""
+        if not self._held and len(self.queue) >= self._batch_size:
+            self._hold(self._take(yielding=True))
+
+    def _hold(self, outgoing: _Outgoing | None) -> None:
+        if outgoing is not None:
+            self._held.append(outgoing)
+            self._held_records += outgoing.recorded
 
     def _take(self, *, yielding: bool = False) -> _Outgoing | None:
         """The next batch, prepared. `yielding` (a batch is being written meanwhile): give
@@ -304,11 +357,12 @@ class BatchWriter:
         queue = self.queue
         if not queue:
             return None
+        since, started = self._queue_since, time.monotonic()
         anchor = wall_clock_anchor()
         limit = self._batch_size * _BACKLOG_FACTOR
         records: list[WireRecord] = []
         markers: list[_FlushMarker] = []
-        taken = 0
+        taken = recorded = 0
         while queue and len(records) < limit:
             taken += 1
             if yielding and not taken % _YIELD_EVERY:
@@ -317,28 +371,62 @@ class BatchWriter:
             if isinstance(item, _FlushMarker):
                 markers.append(item)
                 break  # records after a marker belong to the next batch
+            recorded += 1
             if item[KIND] == STEP_INSTANT:
                 records.extend(prepare_instant(item, anchor))
             else:
                 records.append(prepare(item, anchor))
+        if not queue:
+            self._queue_since = started  # what is queued from now on is newer
         if self._offload is not None:
             records = self._offload(records)
-        return _Outgoing(Batch(f"{ids.new():032x}", records), markers)
+        return _Outgoing(Batch(f"{ids.new():032x}", records), markers, recorded, since)
 
-    def _send(self, batch: Batch, *, prepare_next: bool = False) -> bool:
-        """Write one batch; with `prepare_next`, take the next one meanwhile when a full
-        batch is waiting (a smaller one would only split what is arriving)."""
-        if not batch.records:
-            return True
-        started = time.perf_counter()
+    def _start(
+        self,
+        batch: Batch,
+        *,
+        outgoing: _Outgoing | None = None,
+        source: Spool | Orphan | None = None,
+        entry: SpoolEntry | None = None,
+    ) -> None:
+        health = {**self._identity, **self._health()}
+        done = self._committer.start(self._sink.write, batch._replace(health=health))
+        self._in_flight = _InFlight(batch, done, outgoing, source, entry)
+        done.add_done_callback(lambda _: self._interrupt.set())
+
+    def _collect(self) -> None:
+        """Settle the sink call that has returned, if one has."""
+        flight = self._in_flight
+        if flight is None or not flight.done.done():
+            return
+        self._in_flight = None
+        outcome = self._outcome(flight)
+        spool = self._spool
+        if flight.source is not None and flight.entry is not None:
+            if outcome != "failed":
+                flight.source.commit(flight.entry.end)
+        elif flight.outgoing is not None:
+            outgoing = flight.outgoing
+            if outgoing.spooled is not None:
+                # Spooled while the sink had it: the spool's copy is the one that counts.
+                start, end = outgoing.spooled
+                if outcome != "failed" and spool is not None and spool.read_offset == start:
+                    spool.commit(end)
+            elif outcome == "failed":
+                self._held.appendleft(outgoing)  # retried first, with the same id
+                self._held_records += outgoing.recorded
+            else:
+                self._release(outgoing.markers)
+        if spool is None or not spool.pending_bytes:
+            self._release_behind_spool()
+
+    def _outcome(self, flight: _InFlight) -> _Outcome:
+        batch = flight.batch
         try:
-            health = {**self._identity, **self._health()}
-            written = self._committer.start(self._sink.write, batch._replace(health=health))
-            if prepare_next and self._ahead is None and len(self.queue) >= self._batch_size:
-                self._ahead = self._take(yielding=True)
-            written.result()
+            flight.done.result()
         except BatchRefused as exc:
-            self._dropped += len(batch.records)
+            self._dropped += flight.recorded
             self._last_error = f"refused: {exc}"
             logger.error(
                 "tracewire: %s refused a batch of %d records, dropped: %s",
@@ -346,30 +434,12 @@ class BatchWriter:
                 len(batch.records),
                 exc,
             )
-            return True
+            return "refused"
         except Exception as exc:  # the sink's driver errors are many; retry them all
-            self._failed_attempts += 1
-            self._last_error = f"{type(exc).__name__}: {exc}"
-            now = time.monotonic()
-            if self._failing_since is None:
-                # Once per outage: a retry every few seconds would bury the agent's own log.
-                logger.warning(
-                    "tracewire: cannot write to %s (%s); retrying in the background, "
-                    "spooling to disk if it lasts",
-                    self._destination,
-                    self._last_error,
-                )
-                self._failing_since = now
-            else:
-                logger.debug("tracewire: batch write failed again: %s", self._last_error)
-            if isinstance(exc, RetryLater):
-                self._retry_at = now + exc.retry_after  # the pause it asked for
-            else:
-                self._retry_at = now + self._backoff
-                self._backoff = min(self._backoff * 2, _MAX_BACKOFF_S)
-            return False
-        self._last_batch_ms = (time.perf_counter() - started) * 1000
-        self._written_records += len(batch.records)
+            self._failed(exc)
+            return "failed"
+        self._last_batch_ms = (time.monotonic() - flight.started) * 1000
+        self._written_records += flight.recorded
         self._written_batches += 1
         if self._failing_since is not None:
             logger.warning(
@@ -380,54 +450,111 @@ class BatchWriter:
         self._failing_since = None
         self._retry_at = 0.0
         self._backoff = _FIRST_BACKOFF_S
-        return True
+        return "committed"
 
-    def _replay(self, source: Spool | Orphan) -> bool:
-        while (entry := source.peek()) is not None:
-            batch, offset = entry
-            if not self._send(batch):
-                return False
-            source.commit(offset)
-        return True
+    def _failed(self, exc: Exception) -> None:
+        self._failed_attempts += 1
+        self._last_error = f"{type(exc).__name__}: {exc}"
+        now = time.monotonic()
+        if self._failing_since is None:
+            # Once per outage: a retry every few seconds would bury the agent's own log.
+            logger.warning(
+                "tracewire: cannot write to %s (%s); retrying in the background, "
+                "spooling to disk if it lasts",
+                self._destination,
+                self._last_error,
+            )
+            self._failing_since = now
+        else:
+            logger.debug("tracewire: batch write failed again: %s", self._last_error)
+        if isinstance(exc, RetryLater):
+            self._retry_at = now + exc.retry_after  # the pause it asked for
+        else:
+            self._retry_at = now + self._backoff
+            self._backoff = min(self._backoff * 2, _MAX_BACKOFF_S)
 
     def _beat(self) -> None:
-        """Tell the sink which runs are still open here (their process is alive)."""
+        """Tell the sink which runs are still open here (their process is alive). Not
+        waited for: the committer runs it between batches."""
         beat = getattr(self._sink, "heartbeat", None)
         if beat is None or not self._open_runs or self._failing_since is not None:
             return  # while batches fail, so would this; a committed batch refreshes anyway
+        if self._in_flight is not None and self._troubled(time.monotonic()):
+            return  # it would only queue behind a stuck call
+        run_ids = [f"{run:032x}" for run in list(self._open_runs)]
+        self._committer.start(beat, run_ids).add_done_callback(_log_heartbeat_failure)
+
+    # -- the spool ----------------------------------------------------------------------
+
+    def _spool_memory(self) -> None:
+        """Append, in order, everything only memory holds: the batch the sink has, the
+        held batches, the queue. What the disk refuses stays in memory, within
+        `max_queue`; past it, that is what is dropped."""
+        spool = self._spool
+        assert spool is not None
+        flight = self._in_flight
+        if flight is not None and flight.outgoing is not None and not flight.outgoing.spooled:
+            # It went out while the spool was empty, so it goes first.
+            sending = flight.outgoing
+            if (offsets := self._append(sending)) is None:
+                self._drop_over_budget()
+                return
+            sending.spooled = offsets
+            self._behind_spool.extend(sending.markers)
+            sending.markers = []
+        while self._held:
+            if self._append(self._held[0]) is None:
+                self._drop_over_budget()
+                return
+            outgoing = self._held.popleft()
+            self._held_records -= outgoing.recorded
+            self._behind_spool.extend(outgoing.markers)
+        while (taken := self._take()) is not None:
+            if self._append(taken) is None:
+                self._hold(taken)
+                self._drop_over_budget()
+                return
+            self._behind_spool.extend(taken.markers)
         try:
-            run_ids = [f"{run:032x}" for run in list(self._open_runs)]
-            self._committer.run(beat, run_ids)
-        except Exception as exc:
-            logger.warning("tracewire: heartbeat failed: %s: %s", type(exc).__name__, exc)
-
-    def _must_spool(self, now: float) -> bool:
-        if self._spool is None:
-            return False  # no spool configured: memory is all there is
-        outage = self._failing_since is not None and now - self._failing_since >= self._spool_after
-        return outage or len(self.queue) > self._max_queue or now >= self._deadline
-
-    def _spool_everything(self) -> None:
-        assert self._spool is not None
-        for held in (self._pending, self._ahead):
-            if held is not None:
-                self._to_spool(held)
-        self._pending = self._ahead = None
-        while (outgoing := self._take()) is not None:
-            self._to_spool(outgoing)
-
-    def _to_spool(self, outgoing: _Outgoing) -> None:
-        assert self._spool is not None
-        self._behind_spool.extend(outgoing.markers)
-        if not outgoing.batch.records:
-            return
-        try:
-            self._spool.append(outgoing.batch)
+            spool.sync()  # once per round: what is spooled survives a power loss too
         except OSError as exc:
-            # The one way records get lost: the disk refuses them too.
-            self._dropped += len(outgoing.batch.records)
+            logger.error("tracewire: the spool cannot be synced to disk: %s", exc)
+        if self._spool_refused:
+            self._spool_refused = False
+            logger.warning("tracewire: the spool takes batches again")
+
+    def _append(self, outgoing: _Outgoing) -> tuple[int, int] | None:
+        assert self._spool is not None
+        if not outgoing.batch.records:
+            return (self._spool.read_offset, self._spool.read_offset)
+        try:
+            return self._spool.append(outgoing.batch, outgoing.recorded)
+        except OSError as exc:
             self._last_error = f"spool: {type(exc).__name__}: {exc}"
-            logger.error("tracewire: dropped %d records: %s", len(outgoing.batch.records), exc)
+            if not self._spool_refused:
+                self._spool_refused = True
+                logger.error(
+                    "tracewire: the spool refuses batches (%s); keeping them in memory", exc
+                )
+            return None
+
+    def _drop_over_budget(self) -> None:
+        """The disk refuses and memory is over budget: the one way records get lost."""
+        dropped = 0
+        while len(self.queue) + self._held_records > self._max_queue:
+            if not self._held:
+                self._hold(self._take())  # what is dropped is prepared first, oldest first
+                continue
+            outgoing = self._held.popleft()
+            self._held_records -= outgoing.recorded
+            self._release(outgoing.markers)  # a flush waiting on them would wait forever
+            dropped += outgoing.recorded
+        if dropped:
+            self._dropped += dropped
+            logger.error("tracewire: dropped %d records: the spool refuses them", dropped)
+
+    def _release_behind_spool(self) -> None:
+        self._release(self._behind_spool)
 
     def _release(self, markers: list[_FlushMarker]) -> None:
         for marker in markers:
@@ -438,9 +565,11 @@ class BatchWriter:
         return self.stats().as_dict()
 
     def _shut_down(self) -> None:
+        flight = self._in_flight
+        stuck = flight is not None and not flight.done.done()
         try:
             if self._spool is not None:
-                self._spool_everything()  # the next process replays it
+                self._spool_memory()  # the next process replays it
                 self._spool.close()
             elif not self._idle():
                 lost = self.stats().queued
@@ -449,9 +578,24 @@ class BatchWriter:
             for orphan in self._orphans:
                 orphan.release()
         finally:
-            try:
-                self._committer.run(self._sink.close)
-            except Exception:
-                logger.exception("tracewire: closing the sink failed")
-            finally:
-                self._committer.stop()
+            self._close_sink(stuck)
+
+    def _close_sink(self, stuck: bool) -> None:
+        if stuck:
+            # The call never returned (a hung database): the committer thread is a daemon,
+            # left to die with the process rather than hold its exit.
+            logger.error("tracewire: %s does not answer; not waiting", self._destination)
+            self._committer.stop(0)
+            return
+        try:
+            self._committer.run(self._sink.close)
+        except Exception:
+            logger.exception("tracewire: closing the sink failed")
+        finally:
+            self._committer.stop(5.0)
+
+
+def _log_heartbeat_failure(done: "Future[Any]") -> None:
+    exc = done.exception()
+    if exc is not None:
+        logger.warning("tracewire: heartbeat failed: %s: %s", type(exc).__name__, exc)

@@ -20,7 +20,7 @@ from tracewire.recorder._ids import as_uuid, ids
 from tracewire.recorder._records import KIND, RUN_OPENED, RUN_UPDATED, QueuedRecord
 from tracewire.recorder._tee_sink import TeeSink
 from tracewire.recorder._writer import BatchWriter
-from tracewire.recorder.run import RunHandle
+from tracewire.recorder.run import RunHandle, Terminated
 from tracewire.recorder.settings import RecorderSettings, is_server_url
 from tracewire.recorder.sink import Sink
 from tracewire.recorder.stats import RecorderStats
@@ -284,8 +284,9 @@ def _rearm_after_fork(ref: "weakref.ref[Recorder]") -> None:
 
 
 def _exit_on_sigterm() -> None:
-    """Turn SIGTERM into SystemExit, so `finally` blocks and atexit (our flush) run, unless
-    the application handles SIGTERM itself (servers, workers) or we are not allowed to."""
+    """Turn SIGTERM into SystemExit (`Terminated`), so `finally` blocks and atexit (our
+    flush) run, unless the application handles SIGTERM itself (servers, workers) or we are
+    not allowed to."""
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
@@ -294,4 +295,4 @@ def _exit_on_sigterm() -> None:
 
 
 def _raise_system_exit(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    raise Terminated(signum)

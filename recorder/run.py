@@ -1,5 +1,6 @@
 """A run being recorded: the methods an agent calls to record its steps."""
 
+import signal
 import time
 import uuid
 from collections.abc import Iterable
@@ -37,10 +38,20 @@ _get_step = current_step_var.get
 _UNSET: Any = object()
 
 
+class Terminated(SystemExit):
+    """Raised in the main thread by the recorder's signal handler (`exit_on_sigterm`): a
+    run it ends is stored `cancelled`, with the signal as its reason, not `failed`."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)  # the exit status a shell reports for the signal
+        self.signal_name = signal.Signals(signum).name
+
+
 class RunHandle:
     """One agent run. Use it as a context manager (`with recorder.run(...) as run:`): inside,
     `@node` functions and `current_run()` find it; leaving the block finishes the run as
-    completed, or as failed when an exception escapes.
+    completed, or as failed when an exception escapes (cancelled on Ctrl-C, or on a SIGTERM
+    the recorder turned into `Terminated`).
 
     Every method only queues a tuple: nothing here serialises, locks or waits.
     """
@@ -297,8 +308,8 @@ class RunHandle:
         code = code or (type(error).__name__ if isinstance(error, BaseException) else "error")
         self.finish(RunStatus.FAILED, error_code=code, error_message=str(error))
 
-    def cancel(self) -> None:
-        self.finish(RunStatus.CANCELLED)
+    def cancel(self, reason: str | None = None, *, code: str | None = None) -> None:
+        self.finish(RunStatus.CANCELLED, error_code=code, error_message=reason)
 
     def __enter__(self) -> "RunHandle":
         self._token = current_run_var.set(self)
@@ -319,6 +330,8 @@ class RunHandle:
             self.finish()
         elif isinstance(exc, KeyboardInterrupt):
             self.cancel()
+        elif isinstance(exc, Terminated):
+            self.cancel(f"the process received {exc.signal_name}", code=exc.signal_name)
         else:
             self.fail(exc)
 

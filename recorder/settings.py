@@ -98,19 +98,24 @@ class RecorderSettings:
 
     `batch_size` records wake the writer at once; otherwise it wakes every `flush_interval`
     seconds, which bounds how stale a live trace can be. `close_timeout` bounds the wait at
-    close and at interpreter exit; what is not committed by then is spooled.
+    close and at interpreter exit; what is not committed by then is spooled. Close returns
+    sooner once everything is committed, or spooled while the database fails or hangs.
 
-    The writer keeps at most `max_queue` records in memory (its memory budget). When the
-    budget is used, or the database has refused batches for `spool_after` seconds, it
-    appends them to a file under `spool_dir` (default: the user data dir, one folder per
-    database) and replays them in order once the database takes batches again; a later
-    process replays a spool left by one that was killed. `spool=False` keeps everything in
-    memory instead (unbounded while the database is away).
+    The writer keeps at most `max_queue` records in memory (its memory budget). What has
+    waited `spool_after` seconds uncommitted (the database refuses batches, hangs, or is
+    slower than the agent), or is past the budget, it appends to a file under `spool_dir`
+    (default: the user data dir, one folder per database), and during an outage what
+    arrives joins it every `flush_interval`; it replays the file in order once the
+    database takes batches again, and a later process replays a spool left by one that
+    was killed. A kill -9 loses at most what was recorded in the last `spool_after` plus
+    one `flush_interval`. `spool=False` keeps everything in memory instead (unbounded while
+    the database is away).
 
     With `exit_on_sigterm`, a SIGTERM the application does not handle itself raises
-    SystemExit in the main thread, so `finally` blocks run and the recorder flushes before
-    the process ends; by default the recorder leaves SIGTERM alone (its default action ends
-    the process at once, losing what was not yet committed, as kill -9 does).
+    SystemExit (`Terminated`) in the main thread, so `finally` blocks run, a run it ends is
+    stored `cancelled` (reason SIGTERM), and the recorder flushes before the process ends;
+    by default the recorder leaves SIGTERM alone (its default action ends the process at
+    once, losing what was not yet committed, as kill -9 does).
 
     While a run is open in this process (opened or attached, not finished), the writer
     refreshes its `updated_at` at least every `heartbeat_interval` seconds, so the server

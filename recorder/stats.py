@@ -9,9 +9,14 @@ from typing import Any
 class RecorderStats:
     """A snapshot of the recorder's backpressure.
 
+    Records are counted as the agent recorded them: a step's start, its end, an instant
+    step (`run.info(...)`), a run opened or closed, one each; `queued`, `dropped` and
+    `written_records` are in that one unit.
+
     `queued` records wait in memory; `spooled_bytes` wait on disk (the database was down,
-    slow, or the memory budget ran out; replayed in order once it is back); `dropped`
-    records are lost, which happens only when the disk refuses the spool (full, read-only);
+    hung, slow, or the memory budget ran out; replayed in order once it is back);
+    `dropped` records are lost, which happens only when the disk refuses the spool (full,
+    read-only) while memory is past `max_queue` too;
     `last_batch_ms` is how long the last committed batch took; `failed_attempts` counts
     batch writes that failed and were retried, `last_error` says why the last one failed.
     When mirroring to Langfuse, `mirrored` records were handed to the `langfuse` SDK and

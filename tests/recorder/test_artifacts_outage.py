@@ -3,7 +3,6 @@ taken up by the next process, and its record is committed exactly once, only aft
 object is stored (never a record pointing at nothing)."""
 
 import asyncio
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests._artifacts import artifact_events, artifacts_of, read_object, store_config
+from tests._poll import wait_until
 from tests._seaweedfs import SeaweedFS, running_seaweedfs
 from tracewire.recorder import Recorder, RecorderSettings
 
@@ -46,10 +46,11 @@ async def test_an_upload_during_an_outage_is_retried_and_committed_once_the_stor
         await asyncio.to_thread(seaweedfs.stop)
         with rec.run("bot") as run:
             artifact_id = run.artifact(CONTENT, name="report.txt")
-        deadline = time.monotonic() + 30
-        while rec.stats().artifact_failed_attempts < 2:
-            assert time.monotonic() < deadline, rec.stats()
-            await asyncio.sleep(0.1)
+        await wait_until(
+            lambda: rec.stats().artifact_failed_attempts >= 2,
+            every=0.1,
+            what=lambda: f"two failed uploads: {rec.stats()}",
+        )
         assert await artifacts_of(engine, run.id) == []  # no record without its object
 
         await asyncio.to_thread(seaweedfs.start)
@@ -89,10 +90,13 @@ async def test_an_outage_past_the_retry_budget_parks_the_artifact_for_the_next_p
     await asyncio.to_thread(seaweedfs.start)
     second = Recorder(database_url, settings=settings)  # as the next process would
     try:
-        deadline = time.monotonic() + 60
-        while len(await artifacts_of(engine, run.id)) < 2:
-            assert time.monotonic() < deadline, second.stats()
-            await asyncio.sleep(0.2)
+
+        async def both_stored() -> bool:
+            return len(await artifacts_of(engine, run.id)) >= 2
+
+        await wait_until(
+            both_stored, within=60, every=0.2, what=lambda: f"both stored: {second.stats()}"
+        )
         assert await asyncio.to_thread(second.flush, 30)
     finally:
         await asyncio.to_thread(second.close)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests._artifacts import artifact_events, artifacts_of, read_object, store_config
+from tests._poll import wait_until
 from tests._seaweedfs import SeaweedFS, running_seaweedfs
 from tracewire.db.engine import session_factory
 from tracewire.db.models import Step
@@ -119,9 +120,10 @@ def test_recording_an_artifact_never_waits_for_its_upload(
             run.artifact(b"x" * (16 * 1024 * 1024))
             elapsed = time.perf_counter() - started
             queued = rec.stats().artifacts_queued
-        # 80 MB take far longer than this to store: the calls only queued them.
-        assert elapsed < 0.05, f"the agent waited {elapsed * 1000:.1f} ms"
+        # The calls only queued them (still queued right after): the bound is generous, for a
+        # loaded machine, and only catches an agent that waits for the whole upload.
         assert queued >= 1
+        assert elapsed < 1.0, f"the agent waited {elapsed * 1000:.1f} ms"
         assert rec.flush(60)
         assert rec.stats().artifacts_uploaded == 2
     finally:
@@ -165,7 +167,8 @@ async def test_files_a_tool_writes_into_an_artifact_folder_are_stored(
     with rec.run("bot") as run, run.artifact_dir(renders, role="render", interval=0.05) as folder:
         (renders / "frames").mkdir()
         (renders / "frames" / "f1.png").write_bytes(PNG)
-        await asyncio.sleep(0.5)  # stored by the watcher, while the run goes on
+        # Stored by the watcher, while the run goes on.
+        await wait_until(lambda: folder.stored, what="the watcher storing frames/f1.png")
         assert len(folder.stored) == 1
         (renders / "final.txt").write_text("done")
     assert await asyncio.to_thread(rec.flush, 30)

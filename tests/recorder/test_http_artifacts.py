@@ -4,7 +4,6 @@ store: an agent with only a URL and an API key records files that download from 
 server is down is stored once it is back. An explicit `artifact_store` still wins."""
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests._api import bearer, new_org_key
 from tests._artifacts import artifacts_of
+from tests._poll import wait_until
 from tests._server import ServerProcess, serving
 from tracewire.api.keys import IssuedKey
 from tracewire.db.engine import session_factory
@@ -117,10 +117,11 @@ async def test_an_artifact_recorded_while_the_server_is_down_is_stored_once_it_i
         await server.stop()
         with rec.run("bot") as run:
             artifact_id = run.artifact(REPORT, name="report.txt")
-        deadline = time.monotonic() + 30
-        while rec.stats().artifact_failed_attempts < 2:
-            assert time.monotonic() < deadline, rec.stats()
-            await asyncio.sleep(0.1)
+        await wait_until(
+            lambda: rec.stats().artifact_failed_attempts >= 2,
+            every=0.1,
+            what=lambda: f"two failed uploads: {rec.stats()}",
+        )
 
         await server.start()
         assert await asyncio.to_thread(rec.flush, 60)

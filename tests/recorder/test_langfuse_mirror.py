@@ -26,6 +26,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests._poll import wait_until_blocking
 from tracewire.db.engine import session_factory
 from tracewire.db.models import Run, Step
 from tracewire.recorder import Recorder, RecorderSettings, _langfuse_mirror
@@ -55,11 +56,11 @@ class LangfuseStandIn:
     spans: list[dict[str, Any]] = field(default_factory=list)
     authorizations: set[str] = field(default_factory=set)
 
-    def wait_for(self, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.spans) < count:
-            assert time.monotonic() < deadline, f"{len(self.spans)} of {count} spans arrived"
-            time.sleep(0.05)
+    def wait_for(self, count: int) -> list[dict[str, Any]]:
+        wait_until_blocking(
+            lambda: len(self.spans) >= count,
+            what=lambda: f"{len(self.spans)} of {count} spans arrived",
+        )
         return list(self.spans)
 
 
@@ -236,7 +237,9 @@ async def test_a_langfuse_that_is_away_changes_nothing_in_what_is_recorded(
     run_id = _record_a_support_run(rec)
     started = time.monotonic()
     assert await asyncio.to_thread(rec.close, 15)
-    assert time.monotonic() - started < 8  # the mirror's share of close is bounded
+    # The mirror's share of close is bounded: at most _MIRROR_CLOSE_S (5 s) to drain and as
+    # much to stop, with room for a loaded machine, and far below the 15 s close allowed.
+    assert time.monotonic() - started < 12
 
     run, steps = await _stored(engine, run_id)
     assert (run.status, run.output, run.step_count, run.error_count) == (

@@ -1,6 +1,7 @@
 """The recorder's behaviour without a database: what lands in the sink, and when."""
 
 import asyncio
+import signal
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,8 @@ from tracewire.recorder import (
     stage,
 )
 from tracewire.recorder._records import Batch
+from tracewire.recorder.run import Terminated
+from tracewire.recorder.sink import BatchRefused
 
 
 def _recorder(sink: MemorySink, **settings: object) -> Recorder:
@@ -210,6 +213,46 @@ def test_a_failing_sink_is_retried_until_the_batch_lands() -> None:
     assert rec.close(timeout=10)
     assert len(records(sink)) == 4
     assert rec.stats().failed_attempts == 3
+
+
+class _RefusingFirstSink(MemorySink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = False
+
+    def write(self, batch: Batch) -> None:
+        if not self.refused:
+            self.refused = True
+            raise BatchRefused("malformed, says the server")
+        super().write(batch)
+
+
+def test_dropped_and_written_count_records_as_the_agent_recorded_them() -> None:
+    sink = _RefusingFirstSink()
+    rec = _recorder(sink)
+    for _ in range(2):  # the first run's batch is refused, the second's stored
+        with rec.run("bot") as run:
+            for i in range(10):
+                run.info(f"s{i}")  # one record here, two wire records (start, end)
+        assert rec.flush(10)
+    stats = rec.stats()
+    assert rec.close(10)
+    # Each run: opened, ten instant steps, closed.
+    assert (stats.dropped, stats.written_records, stats.queued) == (12, 12, 0)
+    assert len(records(sink)) == 22
+
+
+def test_a_run_ended_by_the_recorders_sigterm_handler_is_cancelled_with_the_signal() -> None:
+    sink = MemorySink()
+    rec = _recorder(sink)
+    with pytest.raises(SystemExit) as ended, rec.run("bot"):
+        raise Terminated(signal.SIGTERM)
+    assert ended.value.code == 128 + signal.SIGTERM
+    assert rec.close(10)
+    closed = [r for r in records(sink) if isinstance(r, RunClosed)]
+    assert [(r.status, r.error_code, r.error_message) for r in closed] == [
+        ("cancelled", "SIGTERM", "the process received SIGTERM")
+    ]
 
 
 def test_settings_reject_nonsense() -> None:

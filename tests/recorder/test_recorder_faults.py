@@ -20,13 +20,14 @@ import asyncpg
 import pytest
 
 from tests._ack_dropping_proxy import AckDroppingProxy
-from tests._private_postgres import PrivatePostgres
-from tests.conftest import create_database
-from tracewire.db import migrate
+from tests._poll import wait_until
+from tests._private_postgres import PrivatePostgres, migrated_private_postgres
 from tracewire.db.engine import driver_dsn
 from tracewire.recorder import Recorder, RecorderSettings
 
 pytestmark = pytest.mark.slow
+
+OUTAGE_S = 10.0
 
 
 def _org() -> str:
@@ -35,13 +36,17 @@ def _org() -> str:
 
 @pytest.fixture(scope="module")
 async def private_server() -> AsyncIterator[tuple[PrivatePostgres, str]]:
-    server = await asyncio.to_thread(PrivatePostgres)
+    async with migrated_private_postgres() as server_and_url:
+        yield server_and_url
+
+
+async def _stored_steps(url: str, run_id: uuid.UUID) -> int:
+    conn = await asyncpg.connect(driver_dsn(url))
     try:
-        url = await create_database(server.url)
-        await migrate.upgrade(url)
-        yield server, url
+        count: int = await conn.fetchval("SELECT count(*) FROM steps WHERE run_id = $1", run_id)
+        return count
     finally:
-        await asyncio.to_thread(server.destroy)
+        await conn.close()
 
 
 def _spool_files(directory: Path) -> list[Path]:
@@ -90,23 +95,33 @@ async def test_steps_recorded_while_postgres_is_down_for_10s_are_stored_once_in_
     recorder_thread = threading.Thread(target=record)
     recorder_thread.start()
     try:
-        await asyncio.sleep(2)
+        await wait_until(lambda: _stored_steps(url, run.id), what="steps committed before")
         await asyncio.to_thread(server.stop)
-        spooled = []
-        for _ in range(10):
-            await asyncio.sleep(1)
-            spooled.append(rec.stats().spooled_bytes)
+        down_since = time.monotonic()
+        spooled = await wait_until(
+            lambda: rec.stats().spooled_bytes, what=lambda: f"spooling: {rec.stats()}"
+        )
+        # The outage lasts its 10 s (the scenario, not a wait for anything) while the agent
+        # goes on recording.
+        await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_since)))
+        written_before = rec.stats().written_batches
         await asyncio.to_thread(server.start)
-        await asyncio.sleep(2)
+        # The agent records on until the writer commits again, so that close replays the
+        # spool with the steps recorded after the restart behind it.
+        await wait_until(
+            lambda: rec.stats().written_batches > written_before,
+            what=lambda: f"a batch committed after the restart: {rec.stats()}",
+        )
     finally:
         stop.set()
         await asyncio.to_thread(recorder_thread.join)
         await asyncio.to_thread(server.start)  # idempotent; a failed test must not leave it down
     run.finish()
-    assert await asyncio.to_thread(rec.close, 60)
+    # Generous: the spool of 10 s of recording is replayed on a machine that may be loaded.
+    assert await asyncio.to_thread(rec.close, 120)
 
     stats = rec.stats()
-    assert stats.failed_attempts > 0 and max(spooled) > 0  # the outage was real and spooled
+    assert stats.failed_attempts > 0 and spooled > 0  # the outage was real and spooled
     assert (stats.spooled_bytes, stats.dropped) == (0, 0)
     assert await asyncio.to_thread(_spool_files, tmp_path) == []  # removed once committed
     await _assert_stored_once_in_order(url, run.id, names)

@@ -5,17 +5,19 @@ server or a lost answer loses nothing and stores nothing twice."""
 import asyncio
 import gzip
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests._answer_dropping_proxy import AnswerDroppingProxy
 from tests._api import new_org_key
+from tests._poll import wait_until
 from tests._server import ServerProcess, serving
 from tests.recorder._every_step_type import check_every_step_type, record_every_step_type
 from tracewire.api.keys import IssuedKey
@@ -57,15 +59,6 @@ async def _run(engine: AsyncEngine, run_id: uuid.UUID) -> Run | None:
 async def _count_steps(engine: AsyncEngine, run_id: uuid.UUID) -> int:
     async with session_factory(engine)() as session:
         return int(await session.scalar(select(func.count()).where(Step.run_id == run_id)) or 0)
-
-
-async def _poll(condition: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        if await condition():
-            return
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_every_step_type_round_trips_over_http_into_the_keys_organization(
@@ -260,7 +253,8 @@ async def test_the_server_down_for_10_s_loses_nothing(
             run.info(f"during {i}")
             i += 1
             await asyncio.sleep(0.01)
-        await _poll(lambda: _spooled(rec))  # kept on disk, not only in memory
+        # Kept on disk, not only in memory.
+        await wait_until(lambda: _spooled(rec), what=lambda: str(rec.stats()))
         await server.start()
         run.finish()
         assert await asyncio.to_thread(rec.flush, 60)
@@ -277,6 +271,12 @@ async def test_the_server_down_for_10_s_loses_nothing(
 
 async def _spooled(rec: Recorder) -> bool:
     return rec.stats().spooled_bytes > 0
+
+
+async def _spooled_after_refusals(rec: Recorder) -> bool:
+    # Spooling is time-based: a batch the server holds may be spooled before any 429.
+    stats = rec.stats()
+    return stats.spooled_bytes > 0 and stats.failed_attempts > 0
 
 
 async def test_a_busy_server_answers_429_and_the_recorder_spools_then_replays(
@@ -299,13 +299,14 @@ async def test_a_busy_server_answers_429_and_the_recorder_spools_then_replays(
             transaction = await lock.begin()
             await lock.execute(select(Run.id).where(Run.id == blocked.id).with_for_update())
             blocked.info("waits for the lock")  # holds the server's one writer
-            await asyncio.sleep(0.3)
+            await wait_until(
+                lambda: _waits_for(engine, lock), what="the server's writer waiting for the lock"
+            )
             for i in range(2000):
                 run.info(f"step {i}")
                 if i % 100 == 0:
                     await asyncio.sleep(0.02)
-            await _poll(lambda: _spooled(rec))
-            assert rec.stats().failed_attempts > 0
+            await wait_until(lambda: _spooled_after_refusals(rec), what=lambda: str(rec.stats()))
             await transaction.rollback()
         run.finish()
         assert await asyncio.to_thread(rec.flush, 60)
@@ -318,13 +319,22 @@ async def test_a_busy_server_answers_429_and_the_recorder_spools_then_replays(
     assert [s.seq for s in steps] == list(range(1, 2001))
 
 
-async def _silence_s(engine: AsyncEngine, run_id: uuid.UUID) -> float:
+async def _waits_for(engine: AsyncEngine, holder: AsyncConnection) -> bool:
+    """Whether some session waits for a lock that `holder` holds."""
+    holder_pid = await holder.scalar(text("SELECT pg_backend_pid()"))
     async with engine.connect() as conn:
-        silence = await conn.scalar(
-            text("SELECT extract(epoch FROM now() - updated_at)::float8 FROM runs WHERE id = :id"),
-            {"id": run_id},
+        waiting = await conn.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"),
+            {"pid": holder_pid},
         )
-    return float(silence)
+    return bool(waiting)
+
+
+async def _updated_at(engine: AsyncEngine, run_id: uuid.UUID) -> datetime:
+    async with engine.connect() as conn:
+        updated_at = await conn.scalar(select(Run.updated_at).where(Run.id == run_id))
+    assert updated_at is not None
+    return updated_at
 
 
 async def test_an_open_run_is_heartbeated_over_http(
@@ -336,9 +346,19 @@ async def test_an_open_run_is_heartbeated_over_http(
                    settings=_settings(tmp_path, heartbeat_interval=interval))  # fmt: skip
     quiet = rec.run("bot")
     assert await asyncio.to_thread(rec.flush, 10)
-    await asyncio.sleep(4 * interval)  # nothing recorded for more than two intervals
+    since = await _updated_at(engine, quiet.id)
+    seen: set[datetime] = set()
+
+    async def refreshed_twice() -> bool:
+        # Nothing is recorded: two new values are heartbeats, one at least sent after the
+        # flush. A late heartbeat thread on a loaded machine only makes this wait longer.
+        updated_at = await _updated_at(engine, quiet.id)
+        if updated_at > since:
+            seen.add(updated_at)
+        return len(seen) >= 2
+
     try:
-        assert await _silence_s(engine, quiet.id) < 2 * interval
+        await wait_until(refreshed_twice, every=interval / 3, what="two heartbeats over HTTP")
     finally:
         quiet.finish()
         assert await asyncio.to_thread(rec.close, 10)
@@ -361,7 +381,7 @@ async def test_workers_attached_over_http_keep_seq_gap_free(
         for i in range(200):
             handle.info(f"w{n} {i}")
     # Give the workers time to be refused before the run exists.
-    await _poll(lambda: _refused(workers))
+    await wait_until(lambda: _refused(workers), what="a worker's batch refused with 409")
     run = opener.run("controller", run_id=run_id)
     for worker in workers:
         assert await asyncio.to_thread(worker.flush, 30)
