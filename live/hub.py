@@ -17,6 +17,7 @@ from broadcaster import Broadcast
 from tracewire.db import notify
 from tracewire.db.models import Run
 from tracewire.live.notifier import RESYNC
+from tracewire.live.outage import database_unreachable
 from tracewire.live.reader import LiveEvent, LiveReader
 
 logger = logging.getLogger("tracewire.live")
@@ -173,8 +174,8 @@ class RunEventHub:
             first, last = pending
             try:
                 events = await self._read_events(run_id, first - 1, last)
-            except Exception:
-                logger.exception("reading events of run %s failed; its subscribers resync", run_id)
+            except Exception as exc:
+                _log_failed_read(exc, f"reading events of run {run_id}")
                 for listener in self._run_listeners.get(run_id, ()):
                     listener.mark_lagging()
                 continue
@@ -203,8 +204,8 @@ class RunEventHub:
             try:
                 self.reads += 1
                 runs = await self._reader.runs(list(changed))
-            except Exception:
-                logger.exception("reading changed runs failed; run-list subscribers resync")
+            except Exception as exc:
+                _log_failed_read(exc, "reading changed runs")
                 for org_id in set(changed.values()):
                     for listener in self._org_listeners.get(org_id, ()):
                         listener.mark_lagging()
@@ -215,3 +216,11 @@ class RunEventHub:
             for org_id, org_runs in by_org.items():
                 for listener in list(self._org_listeners.get(org_id, ())):
                     listener.offer(org_runs)
+
+
+def _log_failed_read(exc: Exception, what: str) -> None:
+    if database_unreachable(exc):
+        # The outage's one warning comes from the notifier; subscribers wait it out.
+        logger.debug("%s waits for the database: %s", what, exc)
+    else:
+        logger.error("%s failed; its subscribers resync", what, exc_info=exc)

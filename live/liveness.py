@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracewire.db.enums import EventKind, RunStatus
 from tracewire.db.wakeups import Publisher, SqlAlchemyTransaction
+from tracewire.live.outage import database_unreachable
 
 logger = logging.getLogger("tracewire.liveness")
 
@@ -86,9 +87,17 @@ async def mark_stalled_runs(engine: AsyncEngine, silence: timedelta, wakeups: Pu
 async def sweep_forever(
     engine: AsyncEngine, silence: timedelta, interval: float, wakeups: Publisher
 ) -> None:
+    database_away = False
     while True:
         try:
             await mark_stalled_runs(engine, silence, wakeups)
-        except Exception:
-            logger.exception("the stalled-run sweep failed; trying again next interval")
+        except Exception as exc:
+            if not database_unreachable(exc):
+                logger.exception("the stalled-run sweep failed; trying again next interval")
+            elif not database_away:  # once per outage: the live streams say the rest
+                reason = type(exc).__name__
+                logger.warning("the stalled-run sweep waits for the database (%s)", reason)
+            database_away = database_unreachable(exc)
+        else:
+            database_away = False
         await asyncio.sleep(interval)

@@ -14,7 +14,7 @@ from broadcaster import Broadcast, BroadcastBackend
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tracewire.db.wakeups import Publisher, publisher_for
-from tracewire.live.hub import RunEventHub
+from tracewire.live.hub import CHANNEL, RunEventHub
 from tracewire.live.liveness import sweep_forever
 from tracewire.live.notifier import PostgresNotifyBackend
 from tracewire.live.reader import LiveReader
@@ -29,7 +29,7 @@ class Live:
 
 def wake_up_backend(database_url: str, notify_url: str | None) -> BroadcastBackend:
     if notify_url is None:
-        return PostgresNotifyBackend(database_url)
+        return PostgresNotifyBackend(database_url, channels=[CHANNEL])
     from tracewire.live.redis_notifier import RedisNotifyBackend  # redis only where configured
 
     return RedisNotifyBackend(notify_url)

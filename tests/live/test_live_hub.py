@@ -13,8 +13,10 @@ from broadcaster import Broadcast
 from redis import asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests._poll import wait_until
+from tests._redis import private_redis
 from tracewire.db.engine import driver_dsn, session_factory
-from tracewire.live import LiveReader, PostgresNotifyBackend, RunEventHub, run_events
+from tracewire.live import CHANNEL, LiveReader, PostgresNotifyBackend, RunEventHub, run_events
 from tracewire.live.redis_notifier import RedisNotifyBackend
 from tracewire.recorder import Recorder, RecorderSettings, RunHandle
 
@@ -23,12 +25,12 @@ from tracewire.recorder import Recorder, RecorderSettings, RunHandle
 async def live_hub(
     database_url: str, engine: AsyncEngine, *, buffer: int = 256
 ) -> AsyncIterator[tuple[RunEventHub, LiveReader, PostgresNotifyBackend]]:
-    backend = PostgresNotifyBackend(database_url, liveness_interval=0.5)
+    backend = PostgresNotifyBackend(database_url, channels=[CHANNEL], liveness_interval=0.5)
     reader = LiveReader(session_factory(engine))
     hub = RunEventHub(reader, buffer=buffer)
     async with Broadcast(backend=backend) as broadcast:
         task = asyncio.create_task(hub.consume(broadcast))
-        await asyncio.sleep(0.05)  # let the hub LISTEN before anything is recorded
+        await hub.wait_subscribed(task)  # LISTENing before anything is recorded
         try:
             yield hub, reader, backend
         finally:
@@ -45,9 +47,16 @@ def _recorder(database_url: str) -> Recorder:
 
 
 async def _collect(
-    hub: RunEventHub, reader: LiveReader, run_id: uuid.UUID, count: int, after: int = 0
+    hub: RunEventHub,
+    reader: LiveReader,
+    run_id: uuid.UUID,
+    count: int,
+    after: int = 0,
+    seqs: list[int] | None = None,
 ) -> list[int]:
-    seqs: list[int] = []
+    """The seqs of the run's next `count` events; appended to `seqs` as they come, when
+    given, so the caller can see how far the stream is."""
+    seqs = [] if seqs is None else seqs
     async for event in run_events(hub, reader, run_id, after):
         seqs.append(event.seq)
         if len(seqs) == count:
@@ -120,8 +129,15 @@ async def test_many_subscribers_share_one_read_per_notification(
     async with live_hub(database_url, engine) as (hub, reader, _):
         run = rec.run("bot")
         assert await asyncio.to_thread(rec.flush, 10)
-        watchers = [asyncio.create_task(_collect(hub, reader, run.id, 1 + 50)) for _ in range(500)]
-        await asyncio.sleep(0.5)  # all 500 replayed the stored event and are live
+        progress: list[list[int]] = [[] for _ in range(500)]
+        watchers = [
+            asyncio.create_task(_collect(hub, reader, run.id, 1 + 50, seqs=seqs))
+            for seqs in progress
+        ]
+        await wait_until(
+            lambda: all(progress),
+            what=lambda: f"{sum(map(bool, progress))} of 500 replayed the stored event",
+        )  # all 500 read the tables once and are live
         reads_before = hub.reads
         await _record_steps(run, 50, pause=0.01)
         results = await asyncio.wait_for(asyncio.gather(*watchers), timeout=60)
@@ -157,7 +173,14 @@ async def test_a_slow_subscriber_falls_back_to_reading_and_still_misses_nothing(
 async def test_redis_as_the_wake_up_transport_survives_a_dropped_subscription(
     database_url: str, engine: AsyncEngine
 ) -> None:
-    redis_url = "redis://127.0.0.1:6379/0"
+    # A Redis of its own: the kill below would cut every other test session's subscription.
+    async with private_redis() as redis_url:
+        await _survive_a_dropped_redis_subscription(database_url, engine, redis_url)
+
+
+async def _survive_a_dropped_redis_subscription(
+    database_url: str, engine: AsyncEngine, redis_url: str
+) -> None:
     backend = RedisNotifyBackend(redis_url)
     reader = LiveReader(session_factory(engine))
     hub = RunEventHub(reader)
@@ -165,11 +188,14 @@ async def test_redis_as_the_wake_up_transport_survives_a_dropped_subscription(
     publisher = aioredis.Redis.from_url(redis_url)
     async with Broadcast(backend=backend) as broadcast:
         task = asyncio.create_task(hub.consume(broadcast))
-        await asyncio.sleep(0.1)
+        await hub.wait_subscribed(task)
         try:
             run = rec.run("bot")
-            watcher = asyncio.create_task(_collect(hub, reader, run.id, 1 + 20))
-            await asyncio.sleep(0.1)
+            assert await asyncio.to_thread(rec.flush, 10)
+            received: list[int] = []
+            watcher = asyncio.create_task(_collect(hub, reader, run.id, 1 + 20, seqs=received))
+            # It has the stored run creation: it read the tables and listens live.
+            await wait_until(lambda: received, what="the watcher's replay of the stored event")
             for i in range(20):
                 run.info(f"step {i}")
                 assert await asyncio.to_thread(rec.flush, 10)

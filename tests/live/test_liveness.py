@@ -10,7 +10,7 @@ import textwrap
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracewire.db.engine import session_factory
@@ -18,6 +18,10 @@ from tracewire.db.models import Run, RunEvent
 from tracewire.db.wakeups import PostgresPublisher
 from tracewire.live.liveness import mark_stalled_runs
 from tracewire.recorder import Recorder, RecorderSettings
+
+# Far above the moments between the living run's last batch and the sweep, even on a loaded
+# machine; far below the hour the runs are backdated by.
+SILENCE = timedelta(seconds=30)
 
 _DOOMED_AGENT = textwrap.dedent(
     """
@@ -47,11 +51,19 @@ async def test_a_killed_recorders_run_is_marked_stalled_with_a_reason(
 
     alive = Recorder(database_url, settings=RecorderSettings(org=org))
     alive_run = alive.run("alive")
-    await asyncio.sleep(1.0)
+    assert await asyncio.to_thread(alive.flush, 10)
+    # Both runs last heard of an hour ago, instead of a sleep past a short silence: a
+    # loaded machine cannot make the living one look silent.
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(Run)
+            .where(Run.id.in_([run_id, alive_run.id]))
+            .values(updated_at=func.now() - timedelta(hours=1))
+        )
     alive_run.info("still here")
     assert await asyncio.to_thread(alive.flush, 10)
 
-    assert await mark_stalled_runs(engine, timedelta(seconds=0.8), PostgresPublisher()) >= 1
+    assert await mark_stalled_runs(engine, SILENCE, PostgresPublisher()) >= 1
     await asyncio.to_thread(alive.close)
 
     async with session_factory(engine)() as session:

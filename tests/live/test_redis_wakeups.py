@@ -13,7 +13,6 @@ import contextlib
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests._api import bearer, new_org_key
 from tests._otlp import json_body, make_spans, trace_id_of, wait_for_steps
+from tests._poll import wait_until
 from tests._redis import private_redis
 from tests._server import ServerProcess, serving
 from tests._ws import GraphQLSocket, graphql_socket
@@ -61,10 +61,12 @@ class Transports:
 
     async def redis_announced(self, run_id: uuid.UUID, seq: int) -> None:
         """Wait until a Redis wake-up named `seq` of the run."""
-        deadline = time.monotonic() + WAIT_S
-        while not any(r == run_id and f <= seq <= la for _, r, f, la in self.on_redis):
-            assert time.monotonic() < deadline, f"no Redis wake-up for seq {seq} of {run_id}"
-            await asyncio.sleep(0.01)
+        await wait_until(
+            lambda: any(r == run_id and f <= seq <= la for _, r, f, la in self.on_redis),
+            within=WAIT_S,
+            every=0.01,
+            what=f"a Redis wake-up for seq {seq} of {run_id}",
+        )
 
     async def assert_never_notified(self, run_id: uuid.UUID) -> None:
         """No Postgres NOTIFY named the run."""
@@ -314,23 +316,30 @@ async def test_the_demo_agent_wakes_subscribers_through_redis(
 ) -> None:
     demo_key = await new_org_key(wake_engine, "demo")
     tried: set[uuid.UUID] = set()
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        assert time.monotonic() < deadline, f"no demo run stayed running long enough: {tried}"
+
+    async def watch_a_running_demo_run() -> tuple[uuid.UUID, list[dict[str, Any]]] | None:
+        """The run and its live events up to its end, or None if no demo run was running
+        or it ended before the subscription was in place (its end was not live)."""
         run_id = await _running_demo_run(wake_engine, tried)
         if run_id is None:
-            await asyncio.sleep(0.01)
-            continue
+            return None
         tried.add(run_id)
         async with graphql_socket(server.ws_url, demo_key.secret) as socket:
             await _subscribe(socket, run_id)
             await _events(socket, 1)
             if await _status(wake_engine, run_id) != "running":
-                continue  # it ended before we were in place: its end was not live
+                return None
             events = await _events(socket, 2)
             while events[-1]["kind"] != "RUN_STATUS_CHANGED":
                 events += await _events(socket, events[-1]["seq"] + 1)
-        break
+        return run_id, events
+
+    run_id, events = await wait_until(
+        watch_a_running_demo_run,
+        within=WAIT_S,
+        every=0.01,
+        what=lambda: f"a demo run that stayed running long enough (tried {tried})",
+    )
     assert events[-1]["data"]["status"] in {"completed", "partial", "failed"}
     await transports.redis_announced(run_id, events[-1]["seq"])
     await transports.assert_never_notified(run_id)

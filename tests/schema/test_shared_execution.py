@@ -3,7 +3,6 @@ serialised once: what lets one server feed a hundred viewers of a busy run."""
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import AsyncGenerator
 from functools import partial
@@ -13,6 +12,7 @@ import pytest
 import strawberry
 from strawberry.types import Info
 
+from tests._poll import wait_until_blocking
 from tracewire.api._ws_frames import FrameEncoder
 from tracewire.resolvers.caller import Caller
 from tracewire.resolvers.context import Context
@@ -177,10 +177,19 @@ def test_next_frames_for_one_shared_payload_differ_only_in_their_operation_id() 
 
 
 def test_a_memoised_root_is_rebuilt_once_it_is_older_than_its_max_age() -> None:
+    # Kept while younger: an age no stall of a loaded machine reaches.
+    young = SharedRoots(max_age=60)
+    kept = young.root_for("range", lambda: Tick(n=1))
+    assert young.root_for("range", lambda: Tick(n=2)) is kept
+
+    # Rebuilt once older: a short age, waited out by asking until the root is a new one.
     roots = SharedRoots(max_age=0.05)
     first = roots.root_for("range", lambda: Tick(n=1))
-    assert roots.root_for("range", lambda: Tick(n=2)) is first
-    time.sleep(0.06)
-    again = roots.root_for("range", lambda: Tick(n=3))
-    assert again is not first and again.n == 3
+
+    def rebuilt() -> Tick | None:
+        root = roots.root_for("range", lambda: Tick(n=3))
+        return None if root is first else root
+
+    again = wait_until_blocking(rebuilt, every=0.01, what="the root rebuilt past its max_age")
+    assert again.n == 3
     assert roots.executions(first) is None and roots.executions(again) == {}
