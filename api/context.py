@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
 from tracewire.api.auth import Authenticator
+from tracewire.api.revocations import SocketRevocations
 from tracewire.db.wakeups import Publisher
 from tracewire.live import LiveReader, RunEventHub
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 class Services:
     """Opened by the app's lifespan, kept on `app.state.services`, closed at shutdown.
     `wakeups` is the process's one wake-up publisher, for the writers of run events that
-    run in the server itself."""
+    run in the server itself; `revocations` closes the websockets of keys revoked since."""
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
@@ -28,6 +29,7 @@ class Services:
     live_reader: LiveReader
     artifacts: "ArtifactAccess"
     wakeups: Publisher
+    revocations: SocketRevocations
 
 
 def services_of(conn: HTTPConnection) -> Services:

@@ -130,8 +130,16 @@ class _Signals:
         self.server.handle_exit(signum, frame)
 
 
+def _configure_logging() -> None:
+    """Each line with its level and logger, like uvicorn's own: the server's from INFO up (a
+    client's refused request is one INFO line), libraries' from WARNING up."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s:  %(name)s: %(message)s")
+    logging.getLogger("tracewire").setLevel(logging.INFO)
+
+
 def serve(settings: ServerSettings) -> int:
     """Run the server until SIGINT/SIGTERM; return the exit code."""
+    _configure_logging()
     if settings.demo and settings.anonymous_org is None:
         settings = replace(settings, anonymous_org=DEMO_ORG)
     with (

@@ -7,8 +7,9 @@
           │                     whether an id exists elsewhere is never revealed)
           └── InvalidTransition a lifecycle change the run's current status does not allow
 
-Everything else raised while resolving is logged by Strawberry and reaches the client only
-as "Unexpected error." (the schema's `MaskErrors` lets `UserError` through, nothing else).
+Everything else raised while resolving reaches the client only as "Unexpected error." (the
+schema's `MaskErrors` lets `UserError` through, nothing else). `UserError`s are logged at
+INFO without a traceback, everything else at ERROR with one (`tracewire.schema._errors`).
 """
 
 

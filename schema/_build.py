@@ -6,8 +6,9 @@ from functools import partial
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types import ExecutionContext
 
-from tracewire.resolvers.errors import UserError
+from tracewire.schema._errors import is_internal, log_errors
 from tracewire.schema._mask_errors import MaskInternalErrors
 from tracewire.schema._operation_scope import OperationScope
 from tracewire.schema._shared_execution import SharedEventExecutor
@@ -22,14 +23,14 @@ MAX_ALIASES = 30
 MAX_TOKENS = 3000
 
 
-def _is_internal(error: GraphQLError) -> bool:
-    """Mask resolver failures other than `UserError`. Validation errors have no original;
-    a variable that does not coerce (an unknown enum value) has a `GraphQLError` one."""
-    original = error.original_error
-    return original is not None and not isinstance(original, UserError | GraphQLError)
+class _Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors)  # instead of a traceback at ERROR for each, the client's too
 
 
-schema = strawberry.Schema(
+schema = _Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
@@ -39,6 +40,6 @@ schema = strawberry.Schema(
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
         partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-        partial(MaskInternalErrors, should_mask_error=_is_internal),
+        partial(MaskInternalErrors, should_mask_error=is_internal),
     ],
 )

@@ -25,7 +25,7 @@ from grpc import StatusCode
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from tracewire.api.auth import Authenticator, Unauthorized
+from tracewire.api.auth import Authenticator, KeyCheckUnavailable, Unauthorized
 from tracewire.api.ingest.service import Busy, IngestService, Refused, Unavailable
 from tracewire.api.otlp import _decode
 from tracewire.api.otlp._auth import caller_for
@@ -120,6 +120,8 @@ class _TraceService:
                 await self._ingest.submit(caller.org_id, batch)
         except Unauthorized as error:
             await _refuse(context, StatusCode.UNAUTHENTICATED, error.message)
+        except KeyCheckUnavailable as error:
+            await _refuse(context, StatusCode.UNAVAILABLE, error.message, 5.0)
         except BodyError as error:
             await _refuse(context, StatusCode.INVALID_ARGUMENT, error.message)
         except Refused as error:

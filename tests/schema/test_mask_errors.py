@@ -7,7 +7,7 @@ from functools import partial
 import strawberry
 
 from tracewire.resolvers.errors import UserError
-from tracewire.schema._build import _is_internal
+from tracewire.schema._errors import is_internal
 from tracewire.schema._mask_errors import MaskInternalErrors
 
 
@@ -33,7 +33,7 @@ class Subscription:
 schema = strawberry.Schema(
     query=Query,
     subscription=Subscription,
-    extensions=[partial(MaskInternalErrors, should_mask_error=_is_internal)],
+    extensions=[partial(MaskInternalErrors, should_mask_error=is_internal)],
 )
 
 
