@@ -2,7 +2,8 @@
 downloads under `/export/` (api/export.py), the recorder's and OTLP ingestion (api/ingest/,
 api/otlp/; OTLP/gRPC on a port of its own), the web UI at
 `/` (api/web_ui.py) with its login-link exchange under `/auth/` (api/web_login.py), and
-`/healthz`."""
+`/healthz`. Every HTTP answer carries the security headers of api/security_headers.py;
+`/graphql` bodies are capped at `ServerSettings.max_request_bytes`."""
 
 import asyncio
 import gc
@@ -12,6 +13,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -19,7 +21,8 @@ from starlette.routing import Route, WebSocketRoute
 from tracewire.api import artifacts as artifacts_api
 from tracewire.api import export
 from tracewire.api.artifacts.access import opened_artifacts
-from tracewire.api.auth import Authenticator
+from tracewire.api.auth import Authenticator, KeyCheckUnavailable
+from tracewire.api.body_cap import CappedBody
 from tracewire.api.context import Services, services_of
 from tracewire.api.graphql_app import GraphQLApp
 from tracewire.api.ingest.routes import ingest_routes
@@ -27,6 +30,8 @@ from tracewire.api.ingest.service import IngestService
 from tracewire.api.login_links import LoginLinks
 from tracewire.api.otlp import otlp_routes
 from tracewire.api.otlp.grpc_receiver import check_port, serving_otlp_grpc
+from tracewire.api.revocations import watching_revocations
+from tracewire.api.security_headers import SecurityHeaders
 from tracewire.api.settings import ServerSettings
 from tracewire.api.web_login import login_routes
 from tracewire.api.web_ui import BundledGraphiQL, web_ui_routes
@@ -66,9 +71,17 @@ def create_app(settings: ServerSettings, login_links: LoginLinks | None = None) 
                     stall_after=settings.stall_after,
                 ) as live,
                 opened_artifacts(settings) as artifacts,
+                watching_revocations(sessions) as revocations,
             ):
                 app.state.services = Services(
-                    engine, sessions, authenticator, live.hub, live.reader, artifacts, live.wakeups
+                    engine,
+                    sessions,
+                    authenticator,
+                    live.hub,
+                    live.reader,
+                    artifacts,
+                    live.wakeups,
+                    revocations,
                 )
                 # Stopped (after a short grace) before the ingest service it feeds closes.
                 async with serving_otlp_grpc(settings, ingest, authenticator) as grpc_port:
@@ -87,16 +100,28 @@ def create_app(settings: ServerSettings, login_links: LoginLinks | None = None) 
     graphql = GraphQLApp()
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/graphql", BundledGraphiQL(graphql)),
+        Route("/graphql", CappedBody(BundledGraphiQL(graphql), settings.max_request_bytes)),
         WebSocketRoute("/graphql", graphql),
         *export.routes,
         *artifacts_api.routes,
         *ingest_routes(ingest),
-        *otlp_routes(ingest),
+        *otlp_routes(ingest, max_request_bytes=settings.max_request_bytes),
         *login_routes(login_links),
         *web_ui_routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={KeyCheckUnavailable: key_check_unavailable},
+    )
+
+
+async def key_check_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A key that could not be checked (the database is away) is the server's trouble, not
+    the client's: 503, so that recorders and exporters retry with the same key."""
+    message = exc.message if isinstance(exc, KeyCheckUnavailable) else str(exc)
+    return JSONResponse({"error": message}, status_code=503, headers={"Retry-After": "5"})
 
 
 def otlp_grpc_port(app: Starlette) -> int | None:

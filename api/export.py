@@ -20,6 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import DataError
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -86,7 +88,27 @@ async def _jsonl(rows: Rows) -> AsyncIterator[bytes]:
     yield b"".join(chunk)
 
 
-def _respond(rows: Rows, columns: Sequence[str], fmt: str, filename: str) -> Response:
+async def _started(rows: Rows) -> Rows:
+    """`rows` with its query already answered: a statement the database refuses fails here,
+    before the response's status is sent, instead of cutting a 200 body short."""
+    try:
+        first = await anext(rows)
+    except StopAsyncIteration:
+        first = None
+    except DataError as exc:
+        raise ValueError(f"the database refused this filter: {exc.orig}") from None
+
+    async def resumed() -> Rows:
+        if first is not None:
+            yield first
+            async for row in rows:
+                yield row
+
+    return resumed()
+
+
+async def _respond(rows: Rows, columns: Sequence[str], fmt: str, filename: str) -> Response:
+    rows = await _started(rows)
     body = _csv(rows, columns) if fmt == "csv" else _jsonl(rows)
     headers = {"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'}
     return StreamingResponse(body, media_type=_MEDIA[fmt], headers=headers)
@@ -132,7 +154,7 @@ async def _run_log(request: Request, caller: Caller, fmt: str) -> Response:
         rows, columns = export.run_events(sessions, caller, run_id), export.EVENT_COLUMNS
     else:
         rows, columns = export.run_steps(sessions, caller, run_id), export.STEP_COLUMNS
-    return _respond(rows, columns, fmt, f"run-{run_id}-{request.path_params['what']}")
+    return await _respond(rows, columns, fmt, f"run-{run_id}-{request.path_params['what']}")
 
 
 def run_filter_from_query(request: Request) -> RunFilterSpec:
@@ -150,24 +172,42 @@ def run_filter_from_query(request: Request) -> RunFilterSpec:
         conversation_id=q.get("conversationId"),
         tags=q.getlist("tag") or None,
         failed_node=q.get("failedNode"),
-        start=datetime.fromisoformat(q["from"]) if "from" in q else None,
-        end=datetime.fromisoformat(q["to"]) if "to" in q else None,
-        last_hours=float(last_hours) if last_hours is not None else None,
+        start=_time(q, "from"),
+        end=_time(q, "to"),
+        last_hours=_hours(last_hours) if last_hours is not None else None,
         error_text=q.get("errorText"),
     )
+
+
+def _time(query: QueryParams, name: str) -> datetime | None:
+    if name not in query:
+        return None
+    try:
+        return datetime.fromisoformat(query[name])
+    except ValueError:
+        raise ValueError(
+            f"{name} must be an ISO 8601 time with a zone, got {query[name]!r:.80}"
+        ) from None
+
+
+def _hours(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"lastHours must be a number, got {text!r:.80}") from None
 
 
 async def _runs(request: Request, caller: Caller, fmt: str) -> Response:
     spec = run_filter_from_query(request)
     rows = export.runs(services_of(request).sessions, caller, spec)
-    return _respond(rows, export.RUN_COLUMNS, fmt, "runs")
+    return await _respond(rows, export.RUN_COLUMNS, fmt, "runs")
 
 
 async def _qa(request: Request, caller: Caller, fmt: str) -> Response:
     rows = export.qa_samples(
         services_of(request).sessions, caller, request.query_params.get("bucket")
     )
-    return _respond(rows, export.QA_COLUMNS, fmt, "qa-samples")
+    return await _respond(rows, export.QA_COLUMNS, fmt, "qa-samples")
 
 
 routes = [

@@ -6,6 +6,7 @@ route (subscriptions over graphql-transport-ws and graphql-ws).
 
 from collections.abc import Mapping
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -15,10 +16,12 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
 from tracewire.api._ws_frames import FrameEncoder
-from tracewire.api.auth import Unauthorized
+from tracewire.api.auth import KeyCheckUnavailable, Unauthorized
 from tracewire.api.context import services_of
 from tracewire.resolvers.context import Context
 from tracewire.schema import schema
+
+_RETRY_AFTER_SECONDS = "5"
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -31,17 +34,38 @@ class GraphQLApp(GraphQL[Context, None]):
     def encode_json(self, data: object) -> str:
         return self._frames.encode(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses deep nesting with a JSONDecodeError, which Strawberry answers 400;
+        # json.loads recurses into a RecursionError, a 500.
+        return orjson.loads(data)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._serve_websocket(WebSocket(scope, receive=receive, send=send))
+            return
         try:
             await super().__call__(scope, receive, send)
         except Unauthorized as exc:
-            # Raised by get_context for HTTP only, before any response was started.
+            # Raised by get_context for HTTP only (as is the next), before any response started.
             response = JSONResponse(
                 {"errors": [{"message": exc.message}]},
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer realm="tracewire"'},
             )
             await response(scope, receive, send)
+        except KeyCheckUnavailable as exc:
+            unavailable = JSONResponse(
+                {"errors": [{"message": exc.message}]},
+                status_code=503,
+                headers={"Retry-After": _RETRY_AFTER_SECONDS},
+            )
+            await unavailable(scope, receive, send)
+
+    async def _serve_websocket(self, websocket: WebSocket) -> None:
+        try:
+            await self.run(websocket)
+        finally:
+            services_of(websocket).revocations.forget(websocket)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -72,9 +96,13 @@ class GraphQLApp(GraphQL[Context, None]):
             authorization = params.get("Authorization", params.get("authorization"))
         if authorization is not None and not isinstance(authorization, str):
             raise ConnectionRejectionError({"message": "Authorization must be a string"})
+        services = services_of(context.request)
         try:
-            caller = await services_of(context.request).authenticator.authenticate(authorization)
-        except Unauthorized as exc:
+            signed_in = await services.authenticator.authenticate_socket(authorization)
+        except (Unauthorized, KeyCheckUnavailable) as exc:
             raise ConnectionRejectionError({"message": exc.message}) from exc
-        context.authenticated = caller
+        context.authenticated = signed_in.caller
+        if signed_in.key_id is not None and isinstance(context.request, WebSocket):
+            # Checked once here; from now on, revoking the key is what closes the socket.
+            services.revocations.watch(signed_in.key_id, context.request)
         return UnsetType()  # acknowledge without a payload

@@ -1,8 +1,11 @@
-"""Reading an ingestion request's body: capped while it streams, and decompressed with a
-cap too (a small gzip body can inflate to gigabytes)."""
+"""Reading a request's body: capped while it streams, decompressed with a cap too (a small
+gzip body can inflate to gigabytes), and parsed as JSON with a bound on its nesting (the
+standard library's parser raises RecursionError, a 500, on a few thousand brackets)."""
 
 import zlib
+from typing import Any
 
+import orjson
 from starlette.requests import ClientDisconnect, Request
 
 
@@ -18,14 +21,14 @@ class BodyError(Exception):
 async def read_capped(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyError(413, f"body exceeds {limit} bytes")
+        raise BodyError(413, f"the request body exceeds the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise BodyError(413, f"body exceeds {limit} bytes")
+                raise BodyError(413, f"the request body exceeds the limit of {limit} bytes")
             chunks.append(chunk)
     except ClientDisconnect:
         raise BodyError(400, "client disconnected before the body ended") from None
@@ -57,5 +60,22 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
         if not inflater.eof:
             raise BodyError(400, f"{encoding} body ends early")
         parts.append(part)
-        rest = inflater.unused_data if encoding == "gzip" else b""
+        rest = inflater.unused_data
+        if rest and encoding == "deflate":
+            raise BodyError(400, "deflate body has data after its end")
     return b"".join(parts)
+
+
+def parse_json(raw: bytes) -> Any:
+    """`raw` as JSON, or `BodyError` 400. orjson refuses nesting past 1024 levels with an
+    error, where `json.loads` runs out of stack."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise BodyError(400, f"malformed JSON body: {error}") from None
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The request's JSON body (gzip allowed), at most `limit` bytes either way."""
+    body = await read_capped(request, limit)
+    return parse_json(decompress(body, request.headers.get("content-encoding"), limit))

@@ -49,6 +49,9 @@ class ServerSettings:
     `artifact_signing_secret` (by default a random one kept in `data_dir`; servers behind
     one load balancer need the same one). Recorders that record over HTTP upload artifacts
     through the server, each at most `artifact_max_upload_bytes`.
+
+    A request body elsewhere (`/graphql`, the web login, Langfuse's legacy ingestion) may
+    have at most `max_request_bytes`; the recorder's and OTLP ingestion keep their own caps.
     """
 
     database_url: str | None = None
@@ -69,6 +72,7 @@ class ServerSettings:
     ingest_queue_records: int = 100_000
     artifact_signing_secret: str | None = field(default=None, repr=False)
     artifact_max_upload_bytes: int = 5 * 1024**3
+    max_request_bytes: int = 2 * 1024**2
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -98,6 +102,8 @@ class ServerSettings:
         StoreConfig(self.artifact_store_url, self.s3)  # a bad store URL fails at startup
         if self.artifact_max_upload_bytes < 1:
             raise ValueError("the artifact upload cap must be a positive number of bytes")
+        if self.max_request_bytes < 1024:
+            raise ValueError("the request body cap must be at least 1024 bytes")
         if self.ingest_queue_records < 1:
             raise ValueError("the ingest queue must hold at least one record")
         if self.stall_after <= 0:
@@ -156,6 +162,9 @@ class ServerSettings:
                 "TRACEWIRE_ARTIFACT_MAX_UPLOAD_BYTES",
                 cast=int,
                 default=defaults.artifact_max_upload_bytes,
+            ),
+            max_request_bytes=config(
+                "TRACEWIRE_MAX_REQUEST_BYTES", cast=int, default=defaults.max_request_bytes
             ),
         )
         return replace(

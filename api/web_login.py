@@ -22,16 +22,18 @@ from tracewire.api.auth import bearer_secret
 from tracewire.api.context import services_of
 from tracewire.api.keys import create_api_key, revoke_named_key
 from tracewire.api.login_links import WEB_KEY_NAME, LoginLinks
+from tracewire.api.request_body import BodyError, read_json
 
 _NO_STORE = {"Cache-Control": "no-store"}
+_MAX_BODY_BYTES = 4096  # {"token": ...}
 
 
 def login_routes(links: LoginLinks | None) -> list[Route]:
     async def login(request: Request) -> Response:
         try:
-            body = await request.json()
-        except ValueError:
-            body = None
+            body = await read_json(request, _MAX_BODY_BYTES)
+        except BodyError as error:
+            return JSONResponse({"error": error.message}, status_code=error.status)
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or links is None or not links.redeem(token):
             return JSONResponse(

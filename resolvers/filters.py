@@ -24,6 +24,24 @@ from tracewire.resolvers.errors import InvalidArgument
 MAX_LAST_HOURS = 24 * 366
 MAX_TEXT_LENGTH = 500
 MAX_LIST_LENGTH = 100
+# The deepest JSON value stored: what orjson, which writes every API response (and the
+# recorder's values), nests at most.
+MAX_JSON_DEPTH = 254
+# Times a filter or cursor may name. Far wider than any run's, and far enough from years 1
+# and 9999 that moving one to UTC or back by a year of hours never overflows `datetime`.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def check_time(name: str, moment: datetime) -> None:
+    """Refuse a time without a zone, or outside [EARLIEST, LATEST]."""
+    if moment.tzinfo is None:
+        raise InvalidArgument(f"{name} needs a time zone (e.g. 2026-01-31T12:00:00Z)")
+    if not EARLIEST <= moment <= LATEST:
+        raise InvalidArgument(
+            f"{name} must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}, "
+            f"got {moment.isoformat()}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +60,9 @@ class TimeRange:
         *,
         now: datetime | None = None,
     ) -> "TimeRange":
+        for name, moment in (("from", start), ("to", end)):
+            if moment is not None:
+                check_time(name, moment)
         if last_hours is not None:
             if start is not None:
                 raise InvalidArgument("give either lastHours or from, not both")
@@ -50,9 +71,7 @@ class TimeRange:
                     f"lastHours must be more than 0 and at most {MAX_LAST_HOURS}, got {last_hours}"
                 )
             start = (end or now or datetime.now(UTC)) - timedelta(hours=last_hours)
-        for name, moment in (("from", start), ("to", end)):
-            if moment is not None and moment.tzinfo is None:
-                raise InvalidArgument(f"{name} needs a time zone (e.g. 2026-01-31T12:00:00Z)")
+            check_time("to minus lastHours", start)
         if start is not None and end is not None and start >= end:
             raise InvalidArgument("from must be earlier than to")
         return cls(start, end)
@@ -68,17 +87,25 @@ class TimeRange:
 
 def check_storable(name: str, value: Any) -> None:
     """Refuse NUL characters anywhere in a value: Postgres stores them neither in text nor in
-    JSONB, and would fail the statement (a masked server error) instead of saying why."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidArgument(f"{name} must not contain NUL characters")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_storable(name, key)
-            check_storable(name, item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            check_storable(name, item)
+    JSONB, and would fail the statement (a masked server error) instead of saying why. Refuse
+    nesting deeper than `MAX_JSON_DEPTH` too: such a value could be stored but never read
+    back. Walked with a stack, so no value is too deep to be checked."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise InvalidArgument(f"{name} must not contain NUL characters")
+            continue
+        if not isinstance(item, dict | list | tuple):
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise InvalidArgument(f"{name} nests deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, dict):
+            pending.extend((key, depth) for key in item)
+            pending.extend((child, depth + 1) for child in item.values())
+        else:
+            pending.extend((child, depth + 1) for child in item)
 
 
 def _like_pattern(text: str) -> str:

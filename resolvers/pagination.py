@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, literal, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, func, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tracewire.resolvers.errors import InvalidArgument
+from tracewire.resolvers.filters import check_time
 
 T = TypeVar("T")
 SortValue = datetime | int
+_INT4 = range(-(2**31), 2**31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,16 +47,15 @@ class Cursor:
             kind, raw, raw_id = json.loads(base64.urlsafe_b64decode(text.encode()))
             if kind == "t":
                 moment = datetime.fromisoformat(raw)
-                if moment.tzinfo is None:
-                    raise ValueError(raw)
+                check_time("a cursor's time", moment)
                 value: SortValue = moment
             elif kind == "i" and type(raw) is int:
                 value = raw
             else:
                 raise ValueError(kind)
             return cls(value, uuid.UUID(raw_id))
-        except (ValueError, TypeError, binascii.Error) as exc:
-            raise InvalidArgument(f"not a cursor from this list: {text!r}") from exc
+        except (ValueError, TypeError, binascii.Error, InvalidArgument) as exc:
+            raise InvalidArgument(f"not a cursor from this list: {text!r:.200}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,14 @@ class Keyset:
 
     def after(self, cursor: Cursor) -> ColumnElement[bool]:
         if not isinstance(cursor.value, self.sort.type.python_type):
+            raise InvalidArgument("that cursor belongs to a different list")
+        sort_type = self.sort.type
+        if (
+            isinstance(sort_type, Integer)
+            and not isinstance(sort_type, BigInteger)
+            and cursor.value not in _INT4
+        ):
+            # No row of this list has such a position (the column is 32-bit).
             raise InvalidArgument("that cursor belongs to a different list")
         if self.unique:
             key: ColumnElement[Any] = self.sort.expression

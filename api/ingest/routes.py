@@ -15,7 +15,6 @@ import logging
 import uuid
 from typing import Any
 
-import orjson
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,9 +23,10 @@ from starlette.routing import Route
 from tracewire.api.auth import Unauthorized
 from tracewire.api.context import services_of
 from tracewire.api.ingest import wire
+from tracewire.api.ingest.json_depth import check_depth
 from tracewire.api.ingest.orgs import org_slug
 from tracewire.api.ingest.service import Busy, IngestService, Refused, Unavailable
-from tracewire.api.request_body import BodyError, decompress, read_capped
+from tracewire.api.request_body import BodyError, decompress, parse_json, read_capped
 from tracewire.db.enums import RunStatus
 from tracewire.recorder.batch_store import ForeignRuns, UnknownRuns
 from tracewire.storage.errors import InvalidKey
@@ -52,6 +52,7 @@ def ingest_routes(service: IngestService) -> list[Route]:
             raw = await _body(request)
             slug = await org_slug(services.sessions, caller.org_id)
             batch = wire.decode_batch(raw, lambda key: _own_key(key, slug))
+            check_depth(batch.records)
             stored = await service.submit(caller.org_id, batch)
         except Unauthorized as error:
             return _unauthorized(error)
@@ -112,12 +113,12 @@ def _own_key(key: str, slug: str) -> str:
 
 def _heartbeat_runs(raw: bytes) -> list[uuid.UUID]:
     try:
-        document: Any = orjson.loads(raw)
+        document: Any = parse_json(raw)
         runs = document["runs"]
         if type(runs) is not list or len(runs) > _MAX_HEARTBEAT_RUNS:
             raise ValueError
         return [uuid.UUID(hex=run) for run in runs]
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+    except (BodyError, KeyError, TypeError, ValueError, AttributeError):
         raise BodyError(
             400, f'expected {{"runs": [run ids]}} (at most {_MAX_HEARTBEAT_RUNS})'
         ) from None

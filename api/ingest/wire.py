@@ -31,6 +31,7 @@ from tracewire.recorder._records import (
     WireRecord,
     named,
 )
+from tracewire.storage.media import checked_media_type
 
 MEDIA_TYPE = "application/vnd.tracewire.batch+json"
 _MAX_EPOCH = 253_402_300_799.0  # 9999-12-31
@@ -149,7 +150,10 @@ def decode_batch(raw: bytes, rewrite_key: Callable[[str], str]) -> Batch:
         append(named(cls, (kind, *values)))
     for index, record in enumerate(records):
         if record.kind == ARTIFACT_ADDED:
-            records[index] = record._replace(storage_key=rewrite_key(record.storage_key))
+            records[index] = record._replace(
+                storage_key=rewrite_key(record.storage_key),
+                mime_type=checked_media_type(record.mime_type),
+            )
         elif record.kind == RUN_UPDATED:
             _check_changes(index, record.changes)
     return Batch(document.id, records, _health(document.health))

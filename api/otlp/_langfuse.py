@@ -12,9 +12,10 @@ from tracewire.api.auth import Unauthorized
 from tracewire.api.context import services_of
 from tracewire.api.ingest.orgs import org_slug
 from tracewire.api.otlp._auth import caller_of
+from tracewire.api.request_body import BodyError, read_json
 
 
-def langfuse_routes() -> list[Route]:
+def langfuse_routes(max_body_bytes: int) -> list[Route]:
     async def projects(request: Request) -> Response:
         try:
             caller = await caller_of(request)
@@ -30,10 +31,12 @@ def langfuse_routes() -> list[Route]:
         except Unauthorized as error:
             return _unauthorized(error)
         try:
-            body: Any = await request.json()
-            events = body.get("batch", []) if isinstance(body, dict) else []
-        except ValueError:
-            return JSONResponse({"message": "malformed JSON body"}, status_code=400)
+            body: Any = await read_json(request, max_body_bytes)
+        except BodyError as error:
+            return JSONResponse({"message": error.message}, status_code=error.status)
+        events = body.get("batch") if isinstance(body, dict) else None
+        if not isinstance(events, list):
+            events = []
         message = "not supported by Tracewire: send traces over OTLP (Langfuse SDK v3+)"
         errors = [
             {"id": str(event.get("id", "")), "status": 501, "message": message}

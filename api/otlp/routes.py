@@ -32,7 +32,15 @@ _RESOURCE_EXHAUSTED = 8
 _UNAVAILABLE = 14
 
 
-def otlp_routes(service: IngestService, max_body_bytes: int = MAX_BODY_BYTES) -> list[Route]:
+def otlp_routes(
+    service: IngestService,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    *,
+    max_request_bytes: int = MAX_BODY_BYTES,
+) -> list[Route]:
+    """OTLP/HTTP, capped at `max_body_bytes` (compressed or not), and the rest of the
+    Langfuse SDK's calls, capped at `max_request_bytes`."""
+
     async def traces(request: Request) -> Response:
         format = JSON
         try:
@@ -67,7 +75,7 @@ def otlp_routes(service: IngestService, max_body_bytes: int = MAX_BODY_BYTES) ->
     return [
         Route("/v1/traces", traces, methods=["POST"]),
         Route("/api/public/otel/v1/traces", traces, methods=["POST"]),
-        *langfuse_routes(),
+        *langfuse_routes(max_request_bytes),
     ]
 
 

@@ -22,7 +22,7 @@ async def test_healthz_answers_ok_once_the_database_answers(database_url: str) -
 
 
 async def test_requests_before_the_lifespan_started_fail_loudly(database_url: str) -> None:
-    app = create_app(ServerSettings(database_url=database_url))
+    app = create_app(ServerSettings(database_url=database_url, grpc_port=0))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         with pytest.raises(RuntimeError, match="lifespan has not started"):

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests._api import BASE_URL, bearer, data, new_org_key
 from tests._artifacts import store_config
+from tests._poll import wait_until
 from tests._seaweedfs import SeaweedFS, running_seaweedfs
 from tracewire.api.app import create_app
 from tracewire.api.artifacts import UrlSigner, load_secret
@@ -96,6 +97,7 @@ async def world(
         artifact_store=config.url,
         s3=config.s3,
         artifact_url_ttl=3,
+        grpc_port=0,  # off: in-process apps must not take the machine's OTLP/gRPC port
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -192,8 +194,11 @@ async def test_download_links_expire(world: World) -> None:
     run = (await data(world.client, RUN_QUERY, world.owner, id=str(world.run_id)))["run"]
     notes = next(a for a in run["artifacts"] if a["name"] == "notes.txt")
     if world.s3:
-        await asyncio.sleep(4.5)  # artifact_url_ttl=3: the presigned URL is dead
-        assert (await world.fetch(notes["downloadUrl"])).status_code == 403
+        # artifact_url_ttl=3: the presigned URL dies a few seconds from now.
+        async def refused() -> bool:
+            return (await world.fetch(notes["downloadUrl"])).status_code == 403
+
+        await wait_until(refused, every=0.5, what="the presigned URL refused (403)")
         return
     # Server links are rounded to the minute: forge one that ended a second ago, signed
     # with the server's own secret, to see the server refuse it.

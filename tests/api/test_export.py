@@ -112,7 +112,8 @@ async def test_the_run_list_export_applies_the_filter_newest_first(
     [
         ({"status": "exploded"}, "status must be one of"),
         ({"lastHours": "-1"}, "lastHours must be more than 0"),
-        ({"from": "yesterday"}, "Invalid isoformat string"),
+        ({"from": "yesterday"}, "from must be an ISO 8601 time with a zone"),
+        ({"to": "0001-01-02T00:00:00Z", "lastHours": "48"}, "to must be between 1900-01-01"),
     ],
 )
 async def test_a_bad_filter_is_a_400_with_a_message(

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests._api import new_org_key
+from tests._poll import wait_until
 from tests._private_postgres import private_postgres
 from tests.conftest import create_database
 from tracewire.api.ingest.service import IngestService, Refused, Unavailable
@@ -60,7 +61,9 @@ async def test_organizations_take_turns(database_url: str, engine: AsyncEngine) 
         order.append(name)
 
     burst = [asyncio.create_task(send(busy.org_id, "busy")) for _ in range(30)]
-    await asyncio.sleep(0)  # all of the burst is queued first
+    batch_size = len(_batch(uuid.uuid4(), 100).records)
+    # All of the burst is queued first.
+    await wait_until(lambda: service.queued_records == len(burst) * batch_size)
     one = asyncio.create_task(send(quiet.org_id, "quiet"))
     await service.start()
     try:
@@ -129,14 +132,14 @@ async def test_a_database_that_goes_away_is_said_at_once_and_writes_resume() -> 
                 assert raised.value.retry_after > 0
                 postgres.start()
                 run = uuid.uuid4()
-                deadline = asyncio.get_running_loop().time() + 30
+                deadline = asyncio.get_running_loop().time() + 60  # a restart: seconds idle
                 while True:  # as a sender honouring Retry-After does
                     try:
                         assert await service.submit(key.org_id, _batch(run, 2))
                         break
                     except Unavailable as error:
                         assert asyncio.get_running_loop().time() < deadline
-                        await asyncio.sleep(error.retry_after)
+                        await asyncio.sleep(error.retry_after)  # paces the retries
             finally:
                 await service.close()
             assert await _steps(engine, run) == 2

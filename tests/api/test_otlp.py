@@ -1,7 +1,6 @@
 """`POST /v1/traces`: OTLP/HTTP bodies from the real OpenTelemetry SDK become runs and steps,
 with GenAI and OpenInference attributes mapped; bad bodies get OTLP's status codes."""
 
-import asyncio
 import base64
 import gzip
 import uuid
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests._api import bearer, data, new_org_key, serve
 from tests._otlp import json_body, make_spans, protobuf_body, trace_id_of, wait_for_steps
+from tests._poll import wait_until
 from tracewire.api.keys import IssuedKey
 from tracewire.api.otlp import run_id_for
 from tracewire.db.engine import session_factory
@@ -221,13 +221,12 @@ _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 async def _completed_run(engine: AsyncEngine, run_id: uuid.UUID) -> Run:
-    for _ in range(200):
+    async def completed() -> Run | None:
         async with session_factory(engine)() as session:
             run = await session.get(Run, run_id)
-        if run is not None and run.status == "completed":
-            return run
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"run {run_id} did not complete")
+        return run if run is not None and run.status == "completed" else None
+
+    return await wait_until(completed, what=f"run {run_id} completed")
 
 
 def _at(nanos: int | None) -> datetime:

@@ -3,6 +3,7 @@ and the Langfuse SDK with only its host changed. Neither logs a warning or an er
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests._api import new_org_key
 from tests._otlp import make_spans, trace_id_of, wait_for_steps
+from tests._poll import wait_until
 from tests._server import ServerProcess
 from tracewire.api.otlp import run_id_for
 
@@ -111,14 +113,15 @@ async def test_the_langfuse_sdk_records_a_trace_with_a_generation_by_changing_it
     with caplog.at_level(logging.DEBUG, logger="langfuse"):
         await asyncio.to_thread(trace_with_langfuse)
     _no_client_complaints(caplog)
-    run_id = None
-    async with asyncio.timeout(10):
-        while run_id is None:
-            async with engine.connect() as conn:
-                run_id = await conn.scalar(
-                    text("SELECT id FROM runs WHERE org_id = :org"), {"org": key.org_id}
-                )
-            await asyncio.sleep(0.05)
+
+    async def the_run() -> uuid.UUID | None:
+        async with engine.connect() as conn:
+            run_id: uuid.UUID | None = await conn.scalar(
+                text("SELECT id FROM runs WHERE org_id = :org"), {"org": key.org_id}
+            )
+            return run_id
+
+    run_id = await wait_until(the_run, what="a run recorded from the Langfuse trace")
     run, steps = await wait_for_steps(engine, run_id, 2)
     assert (run.agent, run.user_id, run.conversation_id, run.tags) == (
         "answer",

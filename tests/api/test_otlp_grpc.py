@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests._api import new_org_key
 from tests._otlp import make_spans, protobuf_body, trace_id_of, wait_for_steps
+from tests._poll import wait_until_blocking
 from tests._server import ServerProcess, free_port, serving
 from tracewire.api.auth import Authenticator
 from tracewire.api.ingest.service import Busy, IngestService, Unavailable
@@ -315,16 +316,27 @@ async def test_back_pressure_says_when_to_retry_in_a_retry_info(
 
 
 @contextmanager
-def _held(port: int) -> Iterator[bool]:
-    """`port` on 127.0.0.1 taken for the block (True), or already taken by someone else."""
+def _held(port: int, within: float = 30.0) -> Iterator[bool]:
+    """`port` on 127.0.0.1 taken for the block (True), or taken by another process for
+    `within` s (False: a collector on this machine, which holds it just the same). Another
+    test session holding it for a moment (this test, or a server of its own) lets go."""
     with socket.socket() as holder:
-        try:
-            holder.bind(("127.0.0.1", port))
+
+        def bound() -> bool:
+            try:
+                holder.bind(("127.0.0.1", port))
+            except OSError:
+                return False
             holder.listen()
-        except OSError:
-            yield False
-            return
-        yield True
+            return True
+
+        try:
+            wait_until_blocking(bound, within=within, every=0.1)
+        except AssertionError:
+            held = False
+        else:
+            held = True
+        yield held
 
 
 def _run_cli(*argv: str) -> int:
@@ -351,7 +363,8 @@ async def test_the_default_port_taken_by_another_collector_leaves_grpc_off_with_
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     with _held(DEFAULT_GRPC_PORT):
-        async with serving(database_url, tmp_path_factory.mktemp("grpc-default")) as process:
+        workdir = tmp_path_factory.mktemp("grpc-default")
+        async with serving(database_url, workdir, default_grpc=True) as process:
             output = process.output()
     assert f"OTLP/gRPC is off: its default port 127.0.0.1:{DEFAULT_GRPC_PORT} is taken" in output
     assert "Traceback" not in output

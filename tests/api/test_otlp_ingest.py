@@ -4,18 +4,21 @@ root never comes is marked stalled, and a hundred organizations sending at once 
 bounded number of threads and database connections."""
 
 import asyncio
+import gzip
 import uuid
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
+from google.rpc.status_pb2 import Status
 from opentelemetry.trace import Tracer
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests._api import bearer, new_org_key
 from tests._otlp import make_spans, protobuf_body, trace_id_of, wait_for_steps
+from tests._poll import wait_until
 from tests._server import ServerProcess, serving
 from tracewire.db.engine import session_factory
 from tracewire.db.models import Run, RunEvent
@@ -90,13 +93,12 @@ async def test_a_trace_whose_root_never_arrives_is_marked_stalled(
         )
         assert answer.status_code == 200
     run_id = run_id_for(key.org_id, trace_id_of(spans))
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
+
+    async def stalled() -> Run | None:
         run = await _run(engine, run_id)
-        if run is not None and run.status == "stalled":
-            break
-        assert asyncio.get_running_loop().time() < deadline, f"still {run and run.status}"
-        await asyncio.sleep(0.1)
+        return run if run is not None and run.status == "stalled" else None
+
+    run = await wait_until(stalled, every=0.1, what=f"run {run_id} marked stalled")
     assert run.step_count == 2
     events = await _events(engine, run_id)
     assert [kind for kind, _ in events].count("run_status_changed") == 1
@@ -151,3 +153,37 @@ async def test_a_hundred_organizations_at_once_cost_bounded_threads_and_connecti
             )
         )  # fmt: skip
     assert total == 100
+
+
+async def test_a_two_member_gzip_body_stores_the_spans_of_both_members(
+    server: ServerProcess, engine: AsyncEngine
+) -> None:
+    key = await new_org_key(engine)
+    spans = make_spans(_trace)
+    # Concatenated protobuf messages merge: the two members make one request of three spans.
+    body = gzip.compress(protobuf_body(spans[:1])) + gzip.compress(protobuf_body(spans[1:]))
+    headers = {**PROTOBUF, **bearer(key), "Content-Encoding": "gzip"}
+    async with httpx.AsyncClient(base_url=server.http_url) as client:
+        answer = await client.post("/v1/traces", content=body, headers=headers)
+
+    assert answer.status_code == 200, answer.text
+    _, steps = await wait_for_steps(engine, run_id_for(key.org_id, trace_id_of(spans)), 3)
+    assert sorted(step.name for step in steps) == ["agent", "chat", "tool"]
+
+
+@pytest.mark.parametrize("garbage", [b"\x00\x00\x00\x00", b"not gzip at all", b"\x1f\x8b"])
+async def test_a_gzip_body_with_trailing_garbage_is_refused_and_stores_nothing(
+    server: ServerProcess, engine: AsyncEngine, garbage: bytes
+) -> None:
+    key = await new_org_key(engine)
+    spans = make_spans(_trace)
+    headers = {**PROTOBUF, **bearer(key), "Content-Encoding": "gzip"}
+    async with httpx.AsyncClient(base_url=server.http_url) as client:
+        answer = await client.post(
+            "/v1/traces", content=gzip.compress(protobuf_body(spans)) + garbage, headers=headers
+        )
+
+    assert answer.status_code == 400
+    status = Status.FromString(answer.content)
+    assert "gzip" in status.message
+    assert await _run(engine, run_id_for(key.org_id, trace_id_of(spans))) is None

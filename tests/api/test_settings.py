@@ -47,3 +47,11 @@ def test_a_bad_variable_is_a_clear_error(name: str, value: str, complaint: str) 
     with pytest.raises(ValueError) as raised:
         ServerSettings.from_env({name: value})
     assert complaint in str(raised.value)
+
+
+def test_the_request_body_cap_is_read_from_the_environment_and_checked() -> None:
+    assert ServerSettings().max_request_bytes == 2 * 1024**2
+    read = ServerSettings.from_env({"TRACEWIRE_MAX_REQUEST_BYTES": "65536"})
+    assert read.max_request_bytes == 65536
+    with pytest.raises(ValueError, match="request body cap"):
+        ServerSettings(max_request_bytes=10)

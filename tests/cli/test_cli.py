@@ -6,7 +6,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -18,14 +17,16 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests._server import free_port
+from tests._poll import wait_until_blocking
+from tests._server import STARTUP_TIMEOUT, STOP_TIMEOUT, free_port
 from tests.conftest import create_database, drop_database
 from tracewire.cli.commands import main
 from tracewire.db import migrate
 
 TRACEWIRE = Path(sys.executable).with_name("tracewire")
 HEAD = migrate.heads_label()
-STARTUP_TIMEOUT = 60.0
+# OTLP/gRPC's default port is one per machine, which other test sessions want too.
+NO_GRPC = ("--grpc-port", "off")
 
 
 def run_cli(*argv: str) -> int:
@@ -145,20 +146,17 @@ def test_serve_answers_graphql_and_stops_cleanly_on_sigterm(
     fresh_database_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    args = ["--port", str(port), "--database-url", fresh_database_url]
+    args = ["--port", str(port), "--database-url", fresh_database_url, *NO_GRPC]
     with _serving(tmp_path, *args, "--anonymous-org", "cli-test") as server:
         base = _wait_until_healthy(server, port)
         result = _graphql(base, "{ runs(first: 5) { totalCount } }")
         assert result == {"data": {"runs": {"totalCount": 0}}}
 
         server.process.send_signal(signal.SIGTERM)
-        started = time.monotonic()
-        code = server.process.wait(timeout=15)
-        stopped_in = time.monotonic() - started
+        code = server.process.wait(timeout=STOP_TIMEOUT)
         output = server.output()
 
     assert code == 0, output
-    assert stopped_in < 8, output
     assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in output
     assert "requests without an API key read org 'cli-test'" in output
     # What an agent needs to record into this server: its URL and a key (or, straight
@@ -174,20 +172,22 @@ def test_serve_with_demo_streams_runs_with_ordered_steps_and_failed_nodes(
     fresh_database_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    args = ["--port", str(port), "--database-url", fresh_database_url]
+    args = ["--port", str(port), "--database-url", fresh_database_url, *NO_GRPC]
     with _serving(tmp_path, *args, "--demo", "--demo-rate", "5") as server:
         base = _wait_until_healthy(server, port)
         query = """{ runs(first: 50) { totalCount nodes {
             status failedNodes steps(first: 200) { nodes { seq } } } } }"""
-        deadline = time.monotonic() + 60
-        failed: list[dict[str, Any]] = []
-        while not failed:
-            assert time.monotonic() < deadline, f"no failed run in 60 s:\n{server.output()}"
-            time.sleep(0.5)
+        runs: list[dict[str, Any]] = []
+
+        def failed_runs() -> list[dict[str, Any]]:
             result = _graphql(base, query)
             assert "errors" not in result, result
-            runs = result["data"]["runs"]["nodes"]
-            failed = [run for run in runs if run["status"] == "FAILED" and run["failedNodes"]]
+            runs[:] = result["data"]["runs"]["nodes"]
+            return [run for run in runs if run["status"] == "FAILED" and run["failedNodes"]]
+
+        failed = wait_until_blocking(
+            failed_runs, within=120, every=0.5, what=lambda: f"no failed run:\n{server.output()}"
+        )
 
         for run in runs:
             seqs = [step["seq"] for step in run["steps"]["nodes"]]
@@ -195,7 +195,7 @@ def test_serve_with_demo_streams_runs_with_ordered_steps_and_failed_nodes(
         assert any(run["steps"]["nodes"] for run in failed)
 
         server.process.send_signal(signal.SIGTERM)
-        code = server.process.wait(timeout=20)
+        code = server.process.wait(timeout=STOP_TIMEOUT)
         output = server.output()
 
     assert code == 0, output
@@ -218,7 +218,7 @@ def test_the_published_demo_key_works_only_while_the_server_runs_the_demo(
     fresh_database_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    args = ["--port", str(port), "--database-url", fresh_database_url, "--grpc-port", "off"]
+    args = ["--port", str(port), "--database-url", fresh_database_url, *NO_GRPC]
     key = {"Authorization": "Bearer sk-tw-demo", "Content-Type": "application/json"}
     for demo, status in ((["--demo"], 200), ([], 401)):
         with _serving(tmp_path, *args, *demo) as server:
@@ -227,7 +227,7 @@ def test_the_published_demo_key_works_only_while_the_server_runs_the_demo(
                 f"{base}/v1/ingest/heartbeat", content=b'{"runs": []}', headers=key, timeout=10
             )
             server.process.send_signal(signal.SIGTERM)
-            assert server.process.wait(timeout=20) == 0, server.output()
+            assert server.process.wait(timeout=STOP_TIMEOUT) == 0, server.output()
         assert answer.status_code == status, answer.text
 
 
@@ -262,16 +262,18 @@ def _serving(tmp_path: Path, *args: str) -> Iterator[_Served]:
 
 def _wait_until_healthy(server: _Served, port: int) -> str:
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while True:
+
+    def healthy() -> bool:
         assert server.process.poll() is None, f"the server exited:\n{server.output()}"
-        assert time.monotonic() < deadline, f"not healthy in time:\n{server.output()}"
         try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return base
+            return httpx.get(f"{base}/healthz", timeout=5).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.1)
+            return False
+
+    wait_until_blocking(
+        healthy, within=STARTUP_TIMEOUT, every=0.1, what=lambda: f"not healthy:\n{server.output()}"
+    )
+    return base
 
 
 def _graphql(base: str, query: str) -> dict[str, Any]:

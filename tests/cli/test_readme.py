@@ -37,7 +37,7 @@ async def test_readme_recorder_example_records_a_completed_run(
         code = code.replace('api_key="sk-tw-demo"', f"api_key={key.secret!r}")
         assert repr(server.http_url) in code and repr(key.secret) in code
         result = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "-c", code], capture_output=True, timeout=60
+            subprocess.run, [sys.executable, "-c", code], capture_output=True, timeout=120
         )
     assert result.returncode == 0, result.stderr.decode()
 

@@ -15,6 +15,7 @@ import pytest
 from redis import asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests._poll import DEFAULT_WITHIN
 from tests._redis import private_redis
 from tests._server import free_port
 from tracewire.db import _redis_publisher, notify, wakeups
@@ -87,7 +88,7 @@ class _Heard:
         self._arrived.set()
 
     async def until(self, count: int) -> list[str]:
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(DEFAULT_WITHIN):
             while len(self.payloads) < count:
                 self._arrived.clear()
                 await self._arrived.wait()
@@ -165,7 +166,7 @@ async def _subscribed(url: str) -> AsyncIterator[Callable[[], Awaitable[str]]]:
     await pubsub.subscribe(notify.CHANNEL)
 
     async def next_message() -> str:
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(DEFAULT_WITHIN):
             while True:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
                 if message is not None:

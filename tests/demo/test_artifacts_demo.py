@@ -66,6 +66,7 @@ async def test_every_demo_run_stores_a_png_chart_and_its_draft_reply(
         data_dir=tmp_path / "data",
         artifact_store=store.url,
         anonymous_org=org,
+        grpc_port=0,  # its default port is one per machine: other test sessions want it
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):

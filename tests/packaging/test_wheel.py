@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests._poll import wait_until_blocking
 from tests._server import free_port
 from tests.packaging._venv import Venv, built_wheel, toy_wheel
 
@@ -168,7 +169,8 @@ def demo_server(server_venv: Venv, tmp_path: Path) -> Iterator[Served]:
     with log.open("w") as out:
         process = subprocess.Popen(
             [str(server_venv.bin / "tracewire"), "serve", "--demo", "--port", str(port),
-             "--data-dir", str(tmp_path / "data"), "--embedded-port", str(embedded_port)],
+             "--data-dir", str(tmp_path / "data"), "--embedded-port", str(embedded_port),
+             "--grpc-port", "off"],  # 4317 is one per machine: other test sessions want it
             cwd=tmp_path, env=server_venv.env(), stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     served = Served(f"http://127.0.0.1:{port}", embedded_port, log)
@@ -224,7 +226,7 @@ def test_the_readme_snippet_records_into_the_demo_and_shows_in_its_ui(
     code = snippet.replace("http://127.0.0.1:8000", demo_server.url)
     started = time.monotonic()
     agent_venv.run(str(agent_venv.python), "-c", code, cwd=tmp_path)
-    _wait_for(lambda: _run_count(demo_server.url, "support-bot") == 1, demo_server, 10)
+    _wait_for(lambda: _run_count(demo_server.url, "support-bot") == 1, demo_server, 60)
     print(f"README run visible {time.monotonic() - started:.2f} s after the script started")
 
 
@@ -252,11 +254,12 @@ def _get(url: str) -> int:
 
 
 def _wait_for(condition: Callable[[], bool], served: Served, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; the server said:\n{served.log.read_text()}")
-        time.sleep(0.1)
+    wait_until_blocking(
+        condition,
+        within=timeout,
+        every=0.1,
+        what=lambda: f"the server said:\n{served.log.read_text()[-6000:]}",
+    )
 
 
 def _import_ms(venv: Venv) -> float:

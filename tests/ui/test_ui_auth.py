@@ -135,7 +135,8 @@ async def test_the_login_route_refuses_malformed_and_unknown_tokens(
             response = await client.post("/auth/login", json=body)
             assert response.status_code == 401, body
         response = await client.post("/auth/login", content=b"{not json")
-        assert response.status_code == 401
+        assert response.status_code == 400
+        assert response.json()["error"].startswith("malformed JSON body")
         # Logging out with any other key is harmless and says nothing.
         response = await client.post(
             "/auth/logout", headers={"Authorization": "Bearer sk-tw-whatever"}

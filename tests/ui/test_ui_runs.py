@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests._browser import screenshot
 from tests._server import ServerProcess, serving
@@ -33,39 +33,56 @@ def recorder(database_url: str) -> Iterator[Recorder]:
     rec.close()
 
 
-async def _open_live(page: Page, server: ServerProcess) -> None:
+async def _open_live(page: Page, server: ServerProcess, recorder: Recorder) -> None:
     await page.goto(server.http_url + "/")
     await expect(page.get_by_test_id("live-indicator")).to_have_text("live")
-    # The socket is up; give the server a moment to register the subscription itself.
-    await asyncio.sleep(0.3)
+    # The socket is up; a run that arrives live shows the server's subscription is too.
+    await _live_update_arrives(page, recorder, f"probe-bot-{uuid.uuid4().hex[:6]}")
+
+
+async def _live_update_arrives(
+    page: Page, recorder: Recorder, agent: str, user_id: str | None = None
+) -> None:
+    """Record a finished run and wait until its row (found by user, else agent) is shown."""
+    with recorder.run(agent, user_id=user_id):
+        pass
+    assert await asyncio.to_thread(recorder.flush, 10)
+    await expect(page.locator("tr", has_text=user_id or agent)).to_be_visible()
+
+
+async def _seconds_until_visible(element: Locator, since: float) -> float:
+    # `wait_for` watches the page itself; `expect` polls at growing intervals (up to 1 s
+    # apart), which would be measured too.
+    await element.wait_for(state="visible")
+    return time.monotonic() - since
 
 
 async def test_a_run_recorded_after_the_page_loaded_appears_within_a_second(
     server: ServerProcess, page: Page, recorder: Recorder
 ) -> None:
-    await _open_live(page, server)
+    await _open_live(page, server, recorder)
     agent = f"late-bot-{uuid.uuid4().hex[:6]}"
     run = recorder.run(agent, user_id="u-1", conversation_id="c-1")
     run.thought("thinking")
     assert await asyncio.to_thread(recorder.flush, 10)
-    committed = time.monotonic()
+    committed = time.monotonic()  # flush returned: the commit is at most this old
     row = page.locator("tr", has_text=agent)
-    await expect(row).to_be_visible(timeout=1000)
-    assert time.monotonic() - committed < 1.0
+    shown_after = await _seconds_until_visible(row, committed)
+    assert shown_after < 1.0, f"the run appeared {shown_after:.2f} s after its commit"
     await expect(row.locator("[data-status]")).to_have_attribute("data-status", "RUNNING")
 
     run.finish("failed", error_code="boom", error_message="the tool broke")
     assert await asyncio.to_thread(recorder.flush, 10)
-    await expect(row.locator("[data-status]")).to_have_attribute(
-        "data-status", "FAILED", timeout=1000
-    )
+    committed = time.monotonic()
+    failed_after = await _seconds_until_visible(row.locator("[data-status=FAILED]"), committed)
+    assert failed_after < 1.0, f"the failure showed {failed_after:.2f} s after its commit"
     await expect(row).to_contain_text("the tool broke")
 
 
 async def test_pausing_holds_live_updates_until_resumed(
     server: ServerProcess, page: Page, recorder: Recorder
 ) -> None:
-    await _open_live(page, server)
+    await _open_live(page, server, recorder)
     await page.get_by_role("button", name="Pause live updates").click()
     agent = f"paused-bot-{uuid.uuid4().hex[:6]}"
     with recorder.run(agent):
@@ -114,14 +131,16 @@ async def test_filters_narrow_the_table_and_live_updates_respect_them(
     await page.get_by_label("Status").select_option("COMPLETED")
     await expect(rows).to_have_count(2)
     await expect(page.get_by_test_id("live-indicator")).to_have_text("live")
-    await asyncio.sleep(0.3)
+    # A run that matches arrives live: the filtered subscription is in place.
+    await _live_update_arrives(page, recorder, agent, user_id="erin")
+    await expect(rows).to_have_count(3)
     with recorder.run(agent, user_id="dave") as run:
         run.fail(RuntimeError("filtered out"))
-    with recorder.run(agent, user_id="erin"):
+    with recorder.run(agent, user_id="frank"):
         pass
     assert await asyncio.to_thread(recorder.flush, 10)
-    await expect(page.locator("tr", has_text="erin")).to_be_visible()
-    await expect(rows).to_have_count(3)
+    await expect(page.locator("tr", has_text="frank")).to_be_visible()
+    await expect(rows).to_have_count(4)
     await expect(page.locator("tr", has_text="dave")).to_have_count(0)
 
 
