@@ -46,12 +46,16 @@ _YIELD_EVERY = 64
 
 
 class _FlushMarker:
-    """Queued by `flush`: set once every record queued before it has been committed."""
+    """Queued by `flush`: set once every record queued before it has been committed, or
+    lost (`lost`: records were dropped or refused since it was queued, and records are
+    lost oldest first)."""
 
-    __slots__ = ("done",)
+    __slots__ = ("done", "dropped_before", "lost")
 
-    def __init__(self) -> None:
+    def __init__(self, dropped_before: int) -> None:
         self.done = threading.Event()
+        self.dropped_before = dropped_before
+        self.lost = False
 
 
 class _Outgoing:
@@ -164,13 +168,14 @@ class BatchWriter:
             self._wake.set()
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until everything queued so far is committed; False if `timeout` ran out."""
+        """Wait until everything queued so far is committed; False if `timeout` ran out or
+        some of it was lost (refused by the server, or dropped: the spool's disk refused)."""
         if not self._thread.is_alive():
             return self._idle()
-        marker = _FlushMarker()
+        marker = _FlushMarker(self._dropped)
         self.queue.append(marker)
         self._wake.set()
-        return marker.done.wait(timeout)
+        return marker.done.wait(timeout) and not marker.lost
 
     def close(self, timeout: float) -> bool:
         """Keep writing for up to `timeout` seconds, then spool what is left and stop; stop
@@ -547,10 +552,10 @@ class BatchWriter:
                 continue
             outgoing = self._held.popleft()
             self._held_records -= outgoing.recorded
-            self._release(outgoing.markers)  # a flush waiting on them would wait forever
             dropped += outgoing.recorded
+            self._dropped += outgoing.recorded
+            self._release(outgoing.markers)  # a flush waiting on them would wait forever
         if dropped:
-            self._dropped += dropped
             logger.error("tracewire: dropped %d records: the spool refuses them", dropped)
 
     def _release_behind_spool(self) -> None:
@@ -558,6 +563,7 @@ class BatchWriter:
 
     def _release(self, markers: list[_FlushMarker]) -> None:
         for marker in markers:
+            marker.lost = self._dropped > marker.dropped_before
             marker.done.set()
         markers.clear()
 

@@ -151,7 +151,9 @@ class Recorder:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until everything recorded so far is committed, artifacts included; False
-        on timeout (or when an artifact had to be parked on disk: see `stats()`)."""
+        on timeout, when some of it was lost (refused by the server, or dropped because the
+        spool's disk refused it), or when an artifact had to be parked on disk: see
+        `stats()`."""
         deadline = None if timeout is None else time.monotonic() + timeout
         uploaded = self._artifacts.flush(timeout)
         return self._writer.flush(None if deadline is None else _left(deadline)) and uploaded

@@ -120,6 +120,7 @@ async def test_the_database_stopping_is_logged_at_error_once_and_answered_503(
         await asyncio.to_thread(postgres.stop)
         try:
             answers = [await post(server, key, "{ runs { totalCount } }") for _ in range(5)]
+            others = await _other_doors(server, key)
         finally:
             await asyncio.to_thread(postgres.start)
         assert (await post(server, key, "{ runs { totalCount } }")).status_code == 200
@@ -127,11 +128,32 @@ async def test_the_database_stopping_is_logged_at_error_once_and_answered_503(
     for answer in answers:
         assert answer.status_code == 503
         assert "database is unavailable" in answer.json()["errors"][0]["message"]
+    for door, answer in others.items():
+        assert answer.status_code == 503, (door, answer.status_code, answer.text)
+        assert answer.headers["Retry-After"], door
+        assert "database is unavailable" in answer.json()["error"], door
     auth_errors = [line for line in log_lines(server, "ERROR") if "tracewire.auth" in line]
     assert len(auth_errors) == 1, server.log_tail()
     lines = server.output().splitlines()
     assert lines[lines.index(auth_errors[0]) + 1] == "Traceback (most recent call last):"
     assert "Exception in ASGI application" not in server.output()
+
+
+async def _other_doors(server: ServerProcess, key: IssuedKey) -> dict[str, httpx.Response]:
+    """Every other route that checks a key, asked while the database is away: each must
+    answer 503 (retry), not 401 (a recorder would drop a good key) nor 500."""
+    auth = {"Authorization": f"Bearer {key.secret}"}
+    async with httpx.AsyncClient(base_url=server.http_url, headers=auth, timeout=30) as client:
+        return {
+            "export": await client.get("/export/runs.csv"),
+            "ingest": await client.post(
+                "/v1/ingest", content=b"{}", headers={"Content-Type": "application/json"}
+            ),
+            "artifact upload": await client.put("/v1/artifacts/a.txt", content=b"x"),
+            "OTLP": await client.post(
+                "/v1/traces", content=b"{}", headers={"Content-Type": "application/json"}
+            ),
+        }
 
 
 @strawberry.type
