@@ -41,6 +41,9 @@ _MAX_BACKOFF_S = 2.0
 # A batch may grow to this many times `batch_size` when a backlog built up: fewer, larger
 # transactions catch up faster.
 _BACKLOG_FACTOR = 8
+# How many times `max_queue` memory may hold, when the spool's disk is full, while the
+# sink works through the spool again (`_drop_over_budget`).
+_RECOVERY_FACTOR = 4
 # Records prepared between two yields of the GIL while a batch is being written (~0.2 ms).
 _YIELD_EVERY = 64
 
@@ -544,9 +547,15 @@ class BatchWriter:
             return None
 
     def _drop_over_budget(self) -> None:
-        """The disk refuses and memory is over budget: the one way records get lost."""
+        """The disk refuses and memory is over budget: the one way records get lost. While
+        the sink takes batches again (it is working through the spool ahead of them), the
+        budget is `_RECOVERY_FACTOR` times larger: what is recorded after the database came
+        back is not dropped because the spool it waits behind fills the disk."""
+        budget = self._max_queue
+        if not self._troubled(time.monotonic()):
+            budget *= _RECOVERY_FACTOR
         dropped = 0
-        while len(self.queue) + self._held_records > self._max_queue:
+        while len(self.queue) + self._held_records > budget:
             if not self._held:
                 self._hold(self._take())  # what is dropped is prepared first, oldest first
                 continue

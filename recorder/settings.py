@@ -108,8 +108,10 @@ class RecorderSettings:
     arrives joins it every `flush_interval`; it replays the file in order once the
     database takes batches again, and a later process replays a spool left by one that
     was killed. A kill -9 loses at most what was recorded in the last `spool_after` plus
-    one `flush_interval`. `spool=False` keeps everything in memory instead (unbounded while
-    the database is away).
+    one `flush_interval`. Only when the disk refuses the spool too are records dropped,
+    oldest first, past the budget (past four times the budget while the database works
+    through the spool again). `spool=False` keeps everything in memory instead (unbounded
+    while the database is away).
 
     With `exit_on_sigterm`, a SIGTERM the application does not handle itself raises
     SystemExit (`Terminated`) in the main thread, so `finally` blocks run, a run it ends is
