@@ -7,10 +7,11 @@ records into wire form, retries with backoff, the spool) happens on this thread,
 sink's calls on a committer thread: the writer never waits on the sink, so a call stuck
 in a hung database delays no spooling and no exit.
 
-Spooling is time-based: what has waited `spool_after` seconds uncommitted goes to disk, and
-while the sink is failing (or stuck) and the spool holds anything, the queue goes to disk at
-every wake. So a kill -9 loses at most what was recorded in the last `spool_after` seconds
-plus one `interval`.
+Spooling is time-based: while the sink is failing or stuck (a call `spool_after` seconds
+without an answer), what has waited `spool_after` seconds uncommitted goes to disk, and then
+the queue at every wake. So during an outage a kill -9 loses at most what was recorded in
+the last `spool_after` seconds plus one `interval`. A sink that answers works through a
+backlog from memory (spooled only past `max_queue`): through the disk it would go slower.
 
 Order is kept per writer: once anything is spooled, newer records wait behind it (in memory,
 or in the spool) until the spool has been replayed. Replayed and re-sent batches keep their
@@ -144,7 +145,10 @@ class BatchWriter:
         self._held: deque[_Outgoing] = deque()
         self._held_records = 0  # their `recorded`, summed: read by `stats` from any thread
         self._in_flight: _InFlight | None = None
-        self._queue_since = time.monotonic()  # the queue was last seen empty then
+        # When the queue's oldest record was queued, no later than: at each wake the writer
+        # notes (time, records queued so far); the agent's append stays a bare append.
+        self._queue_marks: deque[tuple[float, int]] = deque()
+        self._taken_total = 0  # items ever taken off the queue
         self._behind_spool: list[_FlushMarker] = []
         self._fork_gate = ForkGate()
         self._committer = Committer(self._fork_gate)
@@ -244,8 +248,7 @@ class BatchWriter:
                 self._orphans = Orphan.adopt_all(self._spool.directory, self._spool.path)
             while True:
                 now = time.monotonic()
-                if not self.queue:
-                    self._queue_since = now
+                self._mark_queue(now)
                 self._collect()
                 if self._must_spool(now):
                     self._spool_memory()
@@ -267,7 +270,10 @@ class BatchWriter:
     def _wait(self, now: float) -> None:
         """Until the next thing to do: a sink call returns, a batch is ready, a retry or
         the spool is due, or the next `interval` tick."""
-        wake_at = min(now + self._interval, self._deadline, self._spool_due())
+        wake_at = min(now + self._interval, self._deadline)
+        spool_at = self._spool_due(now)
+        if spool_at > now:  # one due and refused (a full disk) is tried next tick, no spin
+            wake_at = min(wake_at, spool_at)
         if self._in_flight is not None or now < self._retry_at:
             if self._in_flight is None:
                 wake_at = min(wake_at, self._retry_at)
@@ -300,23 +306,46 @@ class BatchWriter:
         if self._held:
             oldest = min(oldest, self._held[0].since)
         if self.queue:
-            oldest = min(oldest, self._queue_since)
+            oldest = min(oldest, self._queue_since())
         return oldest
 
-    def _spool_due(self) -> float:
+    def _mark_queue(self, now: float) -> None:
+        queued_so_far = self._taken_total + len(self.queue)
+        marks = self._queue_marks
+        if not marks or marks[-1][1] < queued_so_far:
+            marks.append((now, queued_so_far))
+
+    def _queue_since(self) -> float:
+        """No later than when the queue's oldest record was queued: the first mark taken
+        after it was (within one wake of the truth, however long the queue stays full)."""
+        marks = self._queue_marks
+        while marks and marks[0][1] <= self._taken_total:
+            marks.popleft()  # noted before anything still queued was
+        return marks[0][0] if marks else time.monotonic()
+
+    def _spool_due(self, now: float) -> float:
+        """When memory is next to be spooled by age. Only while the sink is in trouble: a
+        database that answers, if slower than the agent for a while, works through a
+        backlog in memory (within `max_queue`) faster than through the disk; spooling it
+        would cost the writer the CPU it is short of. Meanwhile, the moment a call under
+        way would count as stuck."""
         if self._spool is None:
             return float("inf")
-        return self._oldest_in_memory() + self._spool_after
+        if self._troubled(now):
+            return self._oldest_in_memory() + self._spool_after
+        flight = self._in_flight
+        return flight.started + self._spool_after if flight is not None else float("inf")
 
     def _must_spool(self, now: float) -> bool:
         if self._spool is None or not self._in_memory():
             return False  # no spool configured: memory is all there is
-        if now >= self._spool_due() or now >= self._deadline:
-            return True
-        if len(self.queue) + self._held_records > self._max_queue:
-            return True  # the sink is slower than the agent: bound memory
-        # An outage under way: what arrives joins the spool at every wake.
-        return self._spool.pending_bytes > 0 and self._troubled(now)
+        if now >= self._deadline or len(self.queue) + self._held_records > self._max_queue:
+            return True  # closing, or the sink is slower than the agent: bound memory
+        if not self._troubled(now):
+            return False
+        # An outage under way: what has waited `spool_after`, then what arrives, at every
+        # wake.
+        return now >= self._spool_due(now) or self._spool.pending_bytes > 0
 
     # -- sending ------------------------------------------------------------------------
 
@@ -365,7 +394,7 @@ class BatchWriter:
         queue = self.queue
         if not queue:
             return None
-        since, started = self._queue_since, time.monotonic()
+        since = self._queue_since()
         anchor = wall_clock_anchor()
         limit = self._batch_size * _BACKLOG_FACTOR
         records: list[WireRecord] = []
@@ -384,8 +413,7 @@ class BatchWriter:
                 records.extend(prepare_instant(item, anchor))
             else:
                 records.append(prepare(item, anchor))
-        if not queue:
-            self._queue_since = started  # what is queued from now on is newer
+        self._taken_total += taken
         if self._offload is not None:
             records = self._offload(records)
         return _Outgoing(Batch(f"{ids.new():032x}", records), markers, recorded, since)

@@ -101,17 +101,19 @@ class RecorderSettings:
     close and at interpreter exit; what is not committed by then is spooled. Close returns
     sooner once everything is committed, or spooled while the database fails or hangs.
 
-    The writer keeps at most `max_queue` records in memory (its memory budget). What has
-    waited `spool_after` seconds uncommitted (the database refuses batches, hangs, or is
-    slower than the agent), or is past the budget, it appends to a file under `spool_dir`
-    (default: the user data dir, one folder per database), and during an outage what
-    arrives joins it every `flush_interval`; it replays the file in order once the
-    database takes batches again, and a later process replays a spool left by one that
-    was killed. A kill -9 loses at most what was recorded in the last `spool_after` plus
-    one `flush_interval`. Only when the disk refuses the spool too are records dropped,
-    oldest first, past the budget (past four times the budget while the database works
-    through the spool again). `spool=False` keeps everything in memory instead (unbounded
-    while the database is away).
+    The writer keeps at most `max_queue` records in memory (its memory budget). During an
+    outage (the database refuses batches, or a call goes `spool_after` seconds without an
+    answer), what has waited `spool_after` seconds uncommitted, and always what is past
+    the budget, it appends to a file under `spool_dir` (default: the user data dir, one
+    folder per database), and during an outage what arrives joins it every
+    `flush_interval`; it replays the file in order once the database takes batches again,
+    and a later process replays a spool left by one that was killed. During an outage a
+    kill -9 loses at most what was recorded in the last `spool_after` plus one
+    `flush_interval`; while the database answers, what it has not committed yet (a
+    backlog in memory, when it is slower than the agent). Only when the disk refuses the
+    spool too are records dropped, oldest first, past the budget (past four times the
+    budget while the database works through the spool again). `spool=False` keeps
+    everything in memory instead (unbounded while the database is away).
 
     With `exit_on_sigterm`, a SIGTERM the application does not handle itself raises
     SystemExit (`Terminated`) in the main thread, so `finally` blocks run, a run it ends is
