@@ -2,6 +2,7 @@
 stop, crash, hang and start: the machine's shared server is never touched."""
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -54,12 +55,15 @@ class PrivatePostgres:
     def hang(self) -> None:
         """Freeze every process of the server (SIGSTOP), as a network partition looks to a
         client: connections are accepted by the kernel, nothing is ever answered."""
-        for pid in self._processes():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal_all(signal.SIGSTOP)
 
     def resume(self) -> None:
+        self._signal_all(signal.SIGCONT)
+
+    def _signal_all(self, signum: signal.Signals) -> None:
         for pid in self._processes():
-            os.kill(pid, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):  # a backend that ended meanwhile
+                os.kill(pid, signum)
 
     def waiting_connections(self) -> int:
         """Connections made to the server's socket that it has not accepted yet: while it

@@ -97,6 +97,7 @@ async def test_a_long_step_is_visible_while_it_runs_and_again_when_it_ends(
 ) -> None:
     rec = _recorder(database_url, org)
     run = rec.run("bot")
+    assert await asyncio.to_thread(rec.flush, 10)  # stored: a run not yet is "no run"
     async with graphql_socket(server.ws_url, key.secret) as socket:
         await _subscribe(socket, run.id)
         step = run.step("slow search", type="tool_call", input={"q": "x"})
@@ -131,6 +132,7 @@ async def test_after_a_server_restart_a_client_resumes_from_its_last_seq(
 ) -> None:
     rec = _recorder(database_url, org)
     run = rec.run("bot")
+    assert await asyncio.to_thread(rec.flush, 10)
     async with graphql_socket(server.ws_url, key.secret) as socket:
         await _subscribe(socket, run.id)
         run.info("before restart")
@@ -158,6 +160,7 @@ async def test_a_subscriber_on_a_second_server_sees_every_event(
     async with serving(database_url, tmp_path) as second:
         rec = _recorder(database_url, org)
         run = rec.run("bot")
+        assert await asyncio.to_thread(rec.flush, 10)
         async with (
             graphql_socket(server.ws_url, key.secret) as first_socket,
             graphql_socket(second.ws_url, key.secret) as second_socket,
