@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tracewire.api.keys import PUBLIC_KEY_PREFIX, ensure_org, hash_secret
 from tracewire.db.models import ApiKey
+from tracewire.live.outage import database_unreachable
 from tracewire.resolvers.caller import Caller
 
 logger = logging.getLogger("tracewire.auth")
@@ -113,7 +113,9 @@ class Authenticator:
     async def _key_for_secret(self, secret: str, public_key: str | None = None) -> KeyedCaller:
         try:
             key = await self._active_key(secret, public_key)
-        except (OSError, SQLAlchemyError) as error:
+        except Exception as error:
+            if not database_unreachable(error):
+                raise
             if not self._database_away:
                 # Once per outage: every request during it fails the same way.
                 logger.error("cannot check API keys: the database did not answer", exc_info=error)

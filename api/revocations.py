@@ -19,12 +19,12 @@ import uuid
 from collections.abc import AsyncIterator, Collection
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketState
 
 from tracewire.api.login_links import WEB_KEY_NAME
 from tracewire.db.models import ApiKey
+from tracewire.live.outage import database_unreachable
 
 logger = logging.getLogger("tracewire.auth")
 
@@ -81,10 +81,12 @@ class SocketRevocations:
             await asyncio.sleep(interval)
             try:
                 await self.close_revoked(sessions)
-            except (OSError, SQLAlchemyError) as error:
-                if not database_away:
+            except Exception as error:
+                if not database_unreachable(error):
+                    logger.exception("the revocation check failed; trying again")
+                elif not database_away:
                     logger.warning("cannot check websockets' keys for revocation: %s", error)
-                database_away = True
+                database_away = database_unreachable(error)
             else:
                 if database_away:
                     logger.info("checking websockets' keys for revocation again")
