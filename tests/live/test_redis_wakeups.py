@@ -39,7 +39,8 @@ from tracewire.db.engine import create_engine, driver_dsn
 from tracewire.db.models import Organization, Run
 
 STALL_AFTER_S = 2.0
-WAIT_S = 20.0
+# Generous: on a loaded machine the demo agent alone can take 20 s to get its first run going.
+WAIT_S = 60.0
 
 RUN_EVENTS = """
 subscription ($runId: ID!, $afterSeq: Int!) {
